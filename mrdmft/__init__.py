@@ -1,0 +1,3 @@
+"""mrdmft: mean-field theory workbench for multiregion recurrent neural networks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""mrdmft.solvers — the numeric layer: compiled functions and solvers."""

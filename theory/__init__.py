@@ -1,0 +1,1 @@
+"""mrdmft.theory — the symbolic layer: model specs, sympy derivations, closed forms."""

@@ -1,0 +1,486 @@
+"""The validated, immutable description of a multiregion network (THEORY §1).
+
+A :class:`ModelSpec` is the first stage of the pipeline. It stores the region graph
+(regions and directed low-rank edges), the overlaps that enter the mean-field theory,
+and the disorder of each region:
+
+* ``T[e, f] = <n^e m^f>`` between the *output* vector of channel ``e`` (an edge
+  ``beta -> alpha``, read out in region beta) and the *input* vector of channel ``f``
+  (an edge ``gamma -> beta``, living in region beta). It may be nonzero only when the
+  source region of ``e`` is the target region of ``f``. In the paper's dense form
+  ``T[(alpha, beta), (beta, gamma)] = T^{alpha beta gamma}``.
+* ``U[f, f'] = <m^f m^f'>`` between input vectors of channels entering the same region.
+* ``g[alpha] >= 0``, the within-region disorder.
+
+Channels are ordered edge by edge, ``rank`` channels per edge. In the dense form the
+edges are ordered by target then source, so channel ``alpha * R + beta`` is the current
+``S^{alpha beta}`` from beta into alpha.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from .errors import ModelInputError
+
+NONLINEARITIES = ("erf", "tanh")
+"""Supported single-neuron nonlinearities. ``erf`` means phi(x) = erf(sqrt(pi) x / 2)."""
+
+PSD_TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A directed low-rank connection ``source -> target`` of rank ``rank``."""
+
+    source: str
+    target: str
+    rank: int = 1
+
+    @property
+    def name(self) -> str:
+        """The edge name ``"SOURCE->TARGET"`` used in JSON output."""
+        return f"{self.source}->{self.target}"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Channel ``index`` (0-based) of an edge; one current ``S`` per channel."""
+
+    edge: Edge
+    index: int
+
+    @property
+    def name(self) -> str:
+        """``"SOURCE->TARGET"``, with ``":d"`` appended when the edge has rank > 1."""
+        return self.edge.name if self.edge.rank == 1 else f"{self.edge.name}:{self.index}"
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=float, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What a derivation depends on: the region graph and the nonlinearity.
+
+    Hashable, so derivations and compiled functions are cached per structure and a
+    sweep over numbers (g, T, U) never re-derives.
+    """
+
+    regions: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    nonlinearity: str = "erf"
+
+    @cached_property
+    def channels(self) -> tuple[Channel, ...]:
+        """All channels, edge by edge."""
+        return tuple(Channel(edge, d) for edge in self.edges for d in range(edge.rank))
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions R."""
+        return len(self.regions)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of currents C."""
+        return len(self.channels)
+
+    @cached_property
+    def channel_source(self) -> np.ndarray:
+        """Index of the source region of each channel (where it is read out)."""
+        index = {name: i for i, name in enumerate(self.regions)}
+        return np.array([index[c.edge.source] for c in self.channels], dtype=int)
+
+    @cached_property
+    def channel_target(self) -> np.ndarray:
+        """Index of the target region of each channel (where its input vector lives)."""
+        index = {name: i for i, name in enumerate(self.regions)}
+        return np.array([index[c.edge.target] for c in self.channels], dtype=int)
+
+    @cached_property
+    def T_mask(self) -> np.ndarray:
+        """Boolean (C, C): where ``T[e, f]`` may be nonzero (source of e == target of f)."""
+        return self.channel_source[:, None] == self.channel_target[None, :]
+
+    @cached_property
+    def U_mask(self) -> np.ndarray:
+        """Boolean (C, C): where ``U[f, f']`` may be nonzero (same target region)."""
+        return self.channel_target[:, None] == self.channel_target[None, :]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """Validated description of a multiregion network.
+
+    Parameters
+    ----------
+    name : str
+        Human-readable model name.
+    regions : tuple of str
+        Region names, in order.
+    edges : tuple of Edge
+        Directed low-rank edges.
+    T : numpy.ndarray, shape (C, C)
+        Effective interactions between channels (see module docstring).
+    U : numpy.ndarray, shape (C, C)
+        Input overlaps; block diagonal by target region, symmetric, PSD per region.
+    g : numpy.ndarray, shape (R,)
+        Within-region disorder strengths, ``g >= 0``.
+    nonlinearity : str
+        ``"erf"`` (closed forms) or ``"tanh"`` (quadrature).
+    sizes : numpy.ndarray, shape (R,)
+        Region sizes relative to N (N_alpha / N); used by simulations.
+    parameters : Mapping[str, float]
+        Named parameters and their current values.
+    symbolic : Mapping[str, numpy.ndarray]
+        For fields written as expressions of ``parameters``: object arrays of sympy
+        expressions with the field's shape.
+    description : str
+        One line describing the model.
+    """
+
+    name: str
+    regions: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    T: np.ndarray
+    U: np.ndarray
+    g: np.ndarray
+    nonlinearity: str = "erf"
+    sizes: np.ndarray | None = None
+    parameters: Mapping[str, float] = field(default_factory=dict)
+    symbolic: Mapping[str, np.ndarray] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        regions = tuple(self.regions)
+        object.__setattr__(self, "regions", regions)
+        object.__setattr__(self, "edges", tuple(self.edges))
+        object.__setattr__(self, "parameters", dict(self.parameters))
+        object.__setattr__(self, "symbolic", dict(self.symbolic))
+        self._validate_graph()
+        n_channels = len(self.channels)
+        object.__setattr__(self, "T", _checked_array(self.T, "T", (n_channels, n_channels)))
+        object.__setattr__(self, "U", _checked_array(self.U, "U", (n_channels, n_channels)))
+        object.__setattr__(self, "g", _checked_array(self.g, "g", (len(regions),)))
+        sizes = np.ones(len(regions)) if self.sizes is None else self.sizes
+        object.__setattr__(self, "sizes", _checked_array(sizes, "sizes", (len(regions),)))
+        self._validate_values()
+
+    # ------------------------------------------------------------------ structure
+    @cached_property
+    def structure(self) -> Structure:
+        """The hashable graph + nonlinearity this model's derivation depends on."""
+        return Structure(self.regions, self.edges, self.nonlinearity)
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """All channels, edge by edge."""
+        return self.structure.channels
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Names of the channels (JSON keys of currents)."""
+        return [channel.name for channel in self.channels]
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions R."""
+        return len(self.regions)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of currents C (sum of edge ranks)."""
+        return len(self.channels)
+
+    @cached_property
+    def region_index(self) -> dict[str, int]:
+        """Map from region name to its position."""
+        return {name: i for i, name in enumerate(self.regions)}
+
+    @property
+    def channel_source(self) -> np.ndarray:
+        """Index of the source region of each channel."""
+        return self.structure.channel_source
+
+    @property
+    def channel_target(self) -> np.ndarray:
+        """Index of the target region of each channel."""
+        return self.structure.channel_target
+
+    @property
+    def T_mask(self) -> np.ndarray:
+        """Boolean (C, C): where ``T[e, f]`` may be nonzero."""
+        return self.structure.T_mask
+
+    @property
+    def U_mask(self) -> np.ndarray:
+        """Boolean (C, C): where ``U[f, f']`` may be nonzero."""
+        return self.structure.U_mask
+
+    @property
+    def is_dense(self) -> bool:
+        """True for the paper's form: every ordered pair of regions, rank one, in order."""
+        R = self.n_regions
+        expected = tuple(
+            Edge(self.regions[b], self.regions[a]) for a in range(R) for b in range(R)
+        )
+        return self.edges == expected
+
+    def dense_T(self) -> np.ndarray:
+        """Return ``T[alpha, beta, gamma]`` (R, R, R) for a dense model."""
+        if not self.is_dense:
+            raise ModelInputError("T", "model is not in dense form", "use the (C, C) array spec.T")
+        R = self.n_regions
+        out = np.zeros((R, R, R))
+        for a in range(R):
+            for b in range(R):
+                out[a, b, :] = self.T[a * R + b, b * R : (b + 1) * R]
+        return out
+
+    @property
+    def structure_key(self) -> str:
+        """Short hash of :attr:`structure` (for file names and logs)."""
+        return hashlib.sha256(repr(self.structure).encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ parameters
+    def with_parameters(self, **values: float) -> "ModelSpec":
+        """Return a copy with some ``[parameters]`` changed and fields re-evaluated.
+
+        Raises
+        ------
+        ModelInputError
+            If a name is not a declared parameter or a value is not finite.
+        """
+        for key, value in values.items():
+            if key not in self.parameters:
+                raise ModelInputError(
+                    f"parameters.{key}",
+                    "not a declared parameter",
+                    f"declared: {', '.join(self.parameters) or 'none'}",
+                )
+            if not np.isfinite(value):
+                raise ModelInputError(f"parameters.{key}", f"value {value} is not finite", "give a finite number")
+        merged = {**self.parameters, **{k: float(v) for k, v in values.items()}}
+        updates = {
+            name: evaluate_expressions(array, merged, name) for name, array in self.symbolic.items()
+        }
+        return replace(self, parameters=merged, **updates)
+
+    def with_values(self, **fields: np.ndarray) -> "ModelSpec":
+        """Return a validated copy with numeric fields (``T``, ``U``, ``g``) replaced."""
+        symbolic = {k: v for k, v in self.symbolic.items() if k not in fields}
+        return replace(self, symbolic=symbolic, **fields)
+
+    # ------------------------------------------------------------------ validation
+    def _validate_graph(self) -> None:
+        if not self.regions:
+            raise ModelInputError("regions", "no regions given", "list at least one region name")
+        for name in self.regions:
+            if not isinstance(name, str) or not name or "->" in name or ":" in name:
+                raise ModelInputError(
+                    "regions", f"invalid region name {name!r}", "use non-empty names without '->' or ':'"
+                )
+        if len(set(self.regions)) != len(self.regions):
+            raise ModelInputError("regions", "region names repeat", "give each region a unique name")
+        if self.nonlinearity not in NONLINEARITIES:
+            raise ModelInputError(
+                "nonlinearity", f"unknown nonlinearity {self.nonlinearity!r}", f"use one of {', '.join(NONLINEARITIES)}"
+            )
+        seen = set()
+        for edge in self.edges:
+            for end in (edge.source, edge.target):
+                if end not in self.regions:
+                    raise ModelInputError(
+                        "edges", f"edge {edge.name} names unknown region {end!r}", f"regions are {', '.join(self.regions)}"
+                    )
+            if not isinstance(edge.rank, int) or edge.rank < 1:
+                raise ModelInputError("edges", f"edge {edge.name} has rank {edge.rank}", "use an integer rank >= 1")
+            if edge.name in seen:
+                raise ModelInputError("edges", f"edge {edge.name} appears twice", "merge them into one edge with a higher rank")
+            seen.add(edge.name)
+
+    def _validate_values(self) -> None:
+        if np.any(self.g < 0):
+            bad = self.regions[int(np.argmax(self.g < 0))]
+            raise ModelInputError("g", f"negative disorder g = {self.g.min()} in region {bad}", "use g >= 0")
+        if np.any(self.sizes <= 0):
+            raise ModelInputError("sizes", "region sizes must be positive", "use N_alpha / N > 0")
+        stray_T = np.abs(self.T[~self.T_mask])
+        if stray_T.size and stray_T.max() > 0:
+            raise ModelInputError(
+                "T",
+                "nonzero overlap <n^e m^f> between channels that do not meet in one region",
+                "T[e, f] may be nonzero only when the source of e is the target of f",
+            )
+        if not np.allclose(self.U, self.U.T, atol=1e-12, rtol=0):
+            raise ModelInputError("U", "input overlaps are not symmetric", "make U[f, f'] == U[f', f]")
+        stray_U = np.abs(self.U[~self.U_mask])
+        if stray_U.size and stray_U.max() > 0:
+            raise ModelInputError(
+                "U", "overlap between input vectors of different regions", "U[f, f'] is nonzero only within a region"
+            )
+        for r, region in enumerate(self.regions):
+            idx = np.flatnonzero(self.channel_target == r)
+            if idx.size == 0:
+                continue
+            block = self.U[np.ix_(idx, idx)]
+            lowest = float(np.linalg.eigvalsh(block).min())
+            if lowest < -PSD_TOLERANCE * max(1.0, float(np.abs(block).max())):
+                raise ModelInputError(
+                    "U",
+                    f"input overlaps of region {region} are not positive semidefinite (eigenvalue {lowest:.3g})",
+                    "U must be a covariance matrix of the input vectors",
+                )
+
+
+def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Convert to a read-only float array of the given shape or raise ModelInputError."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelInputError(name, "contains a non-numeric value", "give numbers (or [parameters] expressions in a model file)") from None
+    if array.shape != shape:
+        raise ModelInputError(name, f"has shape {array.shape}, expected {shape}", f"give an array of shape {shape}")
+    if not np.all(np.isfinite(array)):
+        raise ModelInputError(name, "contains NaN or infinite values", "give finite numbers")
+    return _readonly(array)
+
+
+def evaluate_expressions(array: np.ndarray, values: Mapping[str, float], name: str) -> np.ndarray:
+    """Evaluate an object array of sympy expressions at parameter ``values``."""
+    subs = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    out = np.empty(array.shape, dtype=float)
+    for index, expr in np.ndenumerate(array):
+        number = sp.sympify(expr).subs(subs).evalf() if not isinstance(expr, (int, float)) else expr
+        try:
+            value = complex(number)
+        except TypeError:
+            raise ModelInputError(name, f"expression {expr} depends on undeclared names", "declare them in [parameters]") from None
+        if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or not np.isfinite(value.real):
+            raise ModelInputError(name, f"expression {expr} is not a finite real number at {dict(values)}", "check the parameter values")
+        out[index] = value.real
+    return out
+
+
+# ---------------------------------------------------------------------- builders
+def dense_edges(regions: Sequence[str]) -> tuple[Edge, ...]:
+    """All ordered pairs as rank-one edges, ordered by target then source."""
+    return tuple(Edge(source, target) for target in regions for source in regions)
+
+
+def dense_T_to_channels(T3: np.ndarray) -> np.ndarray:
+    """Map ``T[alpha, beta, gamma]`` (R, R, R) to the channel matrix (R*R, R*R)."""
+    R = T3.shape[0]
+    out = np.zeros((R * R, R * R), dtype=T3.dtype)
+    for a in range(R):
+        for b in range(R):
+            out[a * R + b, b * R : (b + 1) * R] = T3[a, b, :]
+    return out
+
+
+def dense_U_to_channels(U3: np.ndarray) -> np.ndarray:
+    """Map ``U[beta, gamma, gamma']`` (R, R, R) to the channel matrix (R*R, R*R)."""
+    R = U3.shape[0]
+    out = np.zeros((R * R, R * R), dtype=U3.dtype)
+    for b in range(R):
+        out[b * R : (b + 1) * R, b * R : (b + 1) * R] = U3[b]
+    return out
+
+
+def symmetric_T(a: np.ndarray, b: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """Build ``T[alpha, beta, gamma] = delta_{alpha gamma} c[alpha, beta]`` (THEORY §5).
+
+    ``c = u u^T + diag(a - b)`` with ``u = signs * sqrt(b)``, so ``c[alpha, alpha] = a``
+    (self-loop strength) and ``c[alpha, beta]^2 = b^alpha b^beta``. Works on float arrays
+    and on object arrays of sympy expressions.
+    """
+    symbolic = a.dtype == object or b.dtype == object or signs.dtype == object
+    sqrt = np.vectorize(sp.sqrt, otypes=[object]) if symbolic else np.sqrt
+    u = signs * sqrt(b)
+    c = np.outer(u, u) + np.diag(a - b)
+    R = len(a)
+    T3 = np.zeros((R, R, R), dtype=object if symbolic else float)
+    for alpha in range(R):
+        T3[alpha, :, alpha] = c[alpha, :]
+    return T3
+
+
+def dense_model(
+    regions: Sequence[str],
+    T3: np.ndarray,
+    g: Sequence[float],
+    U3: np.ndarray | None = None,
+    name: str = "model",
+    **kwargs: object,
+) -> ModelSpec:
+    """Build a dense-form :class:`ModelSpec` from ``T[alpha][beta][gamma]``.
+
+    Parameters
+    ----------
+    regions : sequence of str
+        Region names.
+    T3 : array_like, shape (R, R, R)
+        ``T^{alpha beta gamma} = <n^{alpha beta} m^{beta gamma}>``.
+    g : sequence of float
+        Disorder per region.
+    U3 : array_like, shape (R, R, R), optional
+        ``U^{beta gamma gamma'}``; identity in every region by default.
+    name : str
+        Model name.
+    **kwargs
+        Further :class:`ModelSpec` fields.
+    """
+    regions = tuple(regions)
+    R = len(regions)
+    T3 = _checked_array(T3, "T", (R, R, R))
+    U3 = np.broadcast_to(np.eye(R), (R, R, R)) if U3 is None else _checked_array(U3, "U", (R, R, R))
+    return ModelSpec(
+        name=name,
+        regions=regions,
+        edges=dense_edges(regions),
+        T=dense_T_to_channels(np.asarray(T3)),
+        U=dense_U_to_channels(np.asarray(U3)),
+        g=np.asarray(g, dtype=float) if np.ndim(g) else np.full(R, float(g)),
+        **kwargs,
+    )
+
+
+def symmetric_model(
+    a: Sequence[float],
+    b: Sequence[float],
+    g: Sequence[float] | float = 0.0,
+    signs: Sequence[float] | None = None,
+    regions: Sequence[str] | None = None,
+    name: str = "symmetric",
+    **kwargs: object,
+) -> ModelSpec:
+    """Dense model with symmetric effective interactions (THEORY §5), U = identity."""
+    a_arr = _checked_array(a, "symmetric.a", (len(a),))
+    b_arr = _checked_array(b, "symmetric.b", (len(a),))
+    if np.any(b_arr < 0):
+        raise ModelInputError("symmetric.b", "cross-loop strengths must be >= 0", "b is a squared overlap; use b >= 0")
+    s_arr = np.ones(len(a)) if signs is None else _checked_array(signs, "symmetric.signs", (len(a),))
+    regions = tuple(regions) if regions is not None else tuple(str(i + 1) for i in range(len(a)))
+    return dense_model(regions, symmetric_T(a_arr, b_arr, s_arr), np.broadcast_to(np.asarray(g, float), (len(a),)), name=name, **kwargs)
+
+
+def random_model(
+    n_regions: int, radius: float, seed: int, g: Sequence[float] | float = 0.0, name: str = "random", **kwargs: object
+) -> ModelSpec:
+    """Dense model with i.i.d. normal ``T`` entries of standard deviation ``radius / sqrt(R)``."""
+    if n_regions < 1:
+        raise ModelInputError("regions", "need at least one region", "give R >= 1")
+    rng = np.random.default_rng(seed)
+    T3 = rng.normal(0.0, radius / np.sqrt(n_regions), size=(n_regions,) * 3)
+    regions = tuple(str(i + 1) for i in range(n_regions))
+    return dense_model(regions, T3, np.broadcast_to(np.asarray(g, float), (n_regions,)), name=name, **kwargs)
