@@ -29,7 +29,7 @@ import sympy as sp
 
 from .errors import ModelInputError
 
-NONLINEARITIES = ("erf", "tanh")
+NONLINEARITIES = ("erf",)
 """Supported single-neuron nonlinearities. ``erf`` means phi(x) = erf(sqrt(pi) x / 2)."""
 
 PSD_TOLERANCE = 1e-10
@@ -137,7 +137,7 @@ class ModelSpec:
     g : numpy.ndarray, shape (R,)
         Within-region disorder strengths, ``g >= 0``.
     nonlinearity : str
-        ``"erf"`` (closed forms) or ``"tanh"`` (quadrature).
+        ``"erf"`` (phi(x) = erf(sqrt(pi) x / 2), closed-form Gaussian averages).
     sizes : numpy.ndarray, shape (R,)
         Region sizes relative to N (N_alpha / N); used by simulations.
     parameters : Mapping[str, float]
