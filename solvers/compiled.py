@@ -1,35 +1,76 @@
 """Compiled, cached, vectorized numerical functions of a derived system.
 
-:func:`compile_system` lambdifies the derivation of a model's *structure* once
-(cached), so a sweep over T, U or g never re-derives or re-compiles. Every function
-broadcasts over leading batch axes of states and parameters.
+:func:`compile_system` turns the derivation of a model's *structure* into numpy
+functions once (cached), so a sweep over T, U or g never re-derives or re-compiles.
 
-Two evaluation paths exist for the current equations:
+Two evaluation paths exist for the g = 0 current equations:
 
-* ``full_rhs`` / ``full_jacobian`` — the lambdified sympy expressions themselves;
-* ``rhs`` / ``jacobian`` — a fast path that assembles the same quantities from the
-  derived per-region building blocks (variance, gain psi(Delta) and its derivative,
-  both lambdified) with array operations:
+* the reference path ``full_rhs`` / ``full_jacobian``: the lambdified sympy expressions of
+  :func:`mrdmft.theory.derivation.derive_structure` themselves (compiled lazily, on
+  first use, because lambdifying a C x C Jacobian takes seconds for R >= 5);
+* the fast path ``rhs`` / ``jacobian`` / ``variance``: the same quantities assembled from
+  the derived per-region building blocks, the gain ``psi(Delta)`` of
+  :func:`mrdmft.theory.gaussian.gaussian_averages` and its derivative (lambdified), with
+  array operations:
 
-  ``Delta_beta = sum_{f into beta} S_f (U S)_f``,
-  ``dS/dt = -S + psi(Delta)[src] * (T S)``,
-  ``J = -I + psi[src] T + (psi'(Delta)[src] (T S)) outer (2 (U S) masked by src(e) == tgt(f))``.
+  * ``Delta_beta = sum_{f, f' into beta} U_{f f'} S_f S_f'``
+  * ``F_e = dS_e/dt = -S_e + psi(Delta_{src(e)}) (T S)_e``
+  * ``J_{e f} = -delta_{e f} + psi(Delta_{src(e)}) T_{e f}
+    + psi'(Delta_{src(e)}) (T S)_e * 2 (U S)_f * [src(e) == tgt(f)]``
 
-The tests assert that both paths agree to rounding for random models with R = 1..6.
+``tests/test_compiled.py`` asserts that both paths agree to 1e-12 for random models with
+R = 1..6 (and edge-list models), and against finite differences.
+
+:class:`BoundSystem` binds one model's T and U so that every contraction on a batch of
+states is a BLAS matrix product (the multi-start fixed-point search uses it); the
+methods of :class:`CompiledSystem` also accept batched parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy as sp
 
 from mrdmft.theory.derivation import StructuralDerivation, derive_structure
+from mrdmft.theory.gaussian import gaussian_averages
 from mrdmft.theory.spec import ModelSpec, Structure
 
-from .lambdify_batched import lambdify_batched
+from .lambdify_batched import MODULES, lambdify_batched
+
+
+@dataclass(frozen=True, eq=False)
+class GainFunctions:
+    """Elementwise gain functions of a nonlinearity, lambdified from the derivation.
+
+    Attributes
+    ----------
+    gain : callable
+        ``psi(Delta) = <phi'(x)>``, x ~ N(0, Delta).
+    gain_and_slope : callable
+        ``[psi(Delta), dpsi/dDelta(Delta)]``.
+    inverse : callable
+        ``Delta(psi)``, the inverse of the gain.
+    """
+
+    gain: Callable[[np.ndarray], np.ndarray]
+    gain_and_slope: Callable[[np.ndarray], list]
+    inverse: Callable[[np.ndarray], np.ndarray]
+
+
+@lru_cache(maxsize=None)
+def gain_functions(nonlinearity: str) -> GainFunctions:
+    """Plain ``sympy.lambdify`` of the gain of :func:`gaussian_averages` (cached per nonlinearity)."""
+    averages = gaussian_averages(nonlinearity)
+    delta, gain = averages.delta, averages.gain
+    return GainFunctions(
+        gain=sp.lambdify([delta], gain, modules=MODULES),
+        gain_and_slope=sp.lambdify([delta], [gain, sp.diff(gain, delta)], modules=MODULES),
+        inverse=sp.lambdify([averages.psi], averages.gain_inverse, modules=MODULES),
+    )
 
 
 @dataclass(frozen=True)
@@ -52,21 +93,88 @@ class ModelArrays:
         """The arrays of one model (no batch axes)."""
         return cls(np.asarray(spec.T), np.asarray(spec.U), np.asarray(spec.g))
 
+    @property
+    def batched(self) -> bool:
+        """True when T or U carries leading batch axes."""
+        return np.ndim(self.T) > 2 or np.ndim(self.U) > 2
+
+
+@dataclass(frozen=True, eq=False)
+class BoundSystem:
+    """The fast-path current equations of *one* model, for a leading batch of states.
+
+    Build it with :meth:`CompiledSystem.bind` or :meth:`from_spec`. All methods take
+    ``S`` of shape ``(n, C)`` (or ``(C,)``); every contraction is a matrix product.
+    """
+
+    gains: GainFunctions
+    T: np.ndarray
+    U: np.ndarray
+    source: np.ndarray
+    target_onehot: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> "BoundSystem":
+        """Bind a model's T and U (the symbolic work is cached per nonlinearity)."""
+        return bind_arrays(spec.structure, ModelArrays.from_spec(spec))
+
+    @property
+    def n_channels(self) -> int:
+        """Number of currents C."""
+        return self.T.shape[0]
+
+    def variance(self, S: np.ndarray) -> np.ndarray:
+        """``Delta_beta = sum_{f, f' into beta} U_{f f'} S_f S_f'``, shape (..., R)."""
+        S = np.asarray(S, dtype=float)
+        return (S * (S @ self.U)) @ self.target_onehot
+
+    def rhs(self, S: np.ndarray) -> np.ndarray:
+        """``dS/dt = -S + psi(Delta)[src] * (T S)`` (g = 0), shape (..., C)."""
+        S = np.asarray(S, dtype=float)
+        psi = np.broadcast_to(self.gains.gain(self.variance(S)), S.shape[:-1] + self.target_onehot.shape[1:])
+        return psi[..., self.source] * (S @ self.T.T) - S
+
+    def jacobian(self, S: np.ndarray) -> np.ndarray:
+        """``d(dS/dt)/dS`` (..., C, C), including the dependence of psi on Delta."""
+        S = np.asarray(S, dtype=float)
+        US = S @ self.U
+        delta = (S * US) @ self.target_onehot
+        psi, slope = (np.broadcast_to(x, delta.shape)[..., self.source] for x in self.gains.gain_and_slope(delta))
+        weight = slope * (S @ self.T.T)
+        J = psi[..., :, None] * self.T
+        low_rank = weight[..., :, None] * self.mask
+        low_rank *= 2.0 * US[..., None, :]
+        J += low_rank
+        diagonal = np.arange(self.n_channels)
+        J[..., diagonal, diagonal] -= 1.0
+        return J
+
+
+def bind_arrays(structure: Structure, arrays: ModelArrays) -> BoundSystem:
+    """Bind unbatched model arrays to a structure's fast-path functions."""
+    if arrays.batched:
+        raise ValueError("bind_arrays needs unbatched T (C, C) and U (C, C)")
+    return BoundSystem(
+        gains=gain_functions(structure.nonlinearity),
+        T=np.ascontiguousarray(arrays.T, dtype=float),
+        U=np.ascontiguousarray(arrays.U, dtype=float),
+        source=np.asarray(structure.channel_source),
+        target_onehot=np.eye(structure.n_regions)[structure.channel_target],
+        mask=structure.T_mask.astype(float),
+    )
+
 
 @dataclass(frozen=True, eq=False)
 class CompiledSystem:
     """Vectorized numeric functions of one structure.
 
-    Use :func:`compile_system` to obtain one (cached per structure).
+    Use :func:`compile_system` to obtain one (cached per structure). Methods take
+    :class:`ModelArrays`, with or without leading batch axes.
     """
 
     structure: Structure
     derivation: StructuralDerivation
-    _gain: object
-    _gain_derivative: object
-    _gain_inverse: object
-    _full_rhs: object
-    _full_jacobian: object
 
     # ------------------------------------------------------------------ basics
     @property
@@ -79,20 +187,29 @@ class CompiledSystem:
         """Number of regions R."""
         return self.structure.n_regions
 
+    @property
+    def gains(self) -> GainFunctions:
+        """Elementwise gain functions of the structure's nonlinearity."""
+        return gain_functions(self.structure.nonlinearity)
+
     def gain(self, delta: np.ndarray) -> np.ndarray:
         """psi(Delta), elementwise (lambdified from the derivation)."""
         delta = np.asarray(delta, dtype=float)
-        return self._gain(delta[..., None])[..., 0]
+        return np.broadcast_to(self.gains.gain(delta), delta.shape).copy()
 
     def gain_derivative(self, delta: np.ndarray) -> np.ndarray:
         """d psi / d Delta, elementwise (lambdified)."""
         delta = np.asarray(delta, dtype=float)
-        return self._gain_derivative(delta[..., None])[..., 0]
+        return np.broadcast_to(self.gains.gain_and_slope(delta)[1], delta.shape).copy()
 
     def gain_inverse(self, psi: np.ndarray) -> np.ndarray:
         """Delta such that psi(Delta) = psi, elementwise (lambdified)."""
         psi = np.asarray(psi, dtype=float)
-        return self._gain_inverse(psi[..., None])[..., 0]
+        return np.broadcast_to(self.gains.inverse(psi), psi.shape).copy()
+
+    def bind(self, arrays: ModelArrays) -> BoundSystem:
+        """The fast path for one (unbatched) model."""
+        return bind_arrays(self.structure, arrays)
 
     def packed(self, arrays: ModelArrays) -> tuple[np.ndarray, np.ndarray]:
         """Pack dense T, U (..., C, C) into the symbol vectors of the derivation."""
@@ -104,13 +221,17 @@ class CompiledSystem:
     # ------------------------------------------------------------------ fast path
     def variance(self, S: np.ndarray, arrays: ModelArrays) -> np.ndarray:
         """Structured variance ``Delta_beta = sum_{f,f' into beta} U_{f f'} S_f S_f'`` (..., R)."""
+        if not arrays.batched:
+            return self.bind(arrays).variance(S)
         S = np.asarray(S, dtype=float)
         US = np.einsum("...fh,...h->...f", arrays.U, S)
-        onehot = np.eye(self.n_regions)[self.structure.channel_target]  # (C, R)
+        onehot = np.eye(self.n_regions)[self.structure.channel_target]
         return (S * US) @ onehot
 
     def rhs(self, S: np.ndarray, arrays: ModelArrays) -> np.ndarray:
         """``dS/dt = -S + psi(Delta)[src] * (T S)`` (g = 0), shape (..., C)."""
+        if not arrays.batched:
+            return self.bind(arrays).rhs(S)
         S = np.asarray(S, dtype=float)
         psi = self.gain(self.variance(S, arrays))
         drive = np.einsum("...ef,...f->...e", arrays.T, S)
@@ -118,6 +239,8 @@ class CompiledSystem:
 
     def jacobian(self, S: np.ndarray, arrays: ModelArrays) -> np.ndarray:
         """Jacobian ``d(dS/dt)/dS`` (..., C, C), including d psi / d Delta."""
+        if not arrays.batched:
+            return self.bind(arrays).jacobian(S)
         S = np.asarray(S, dtype=float)
         src = self.structure.channel_source
         delta = self.variance(S, arrays)
@@ -125,7 +248,7 @@ class CompiledSystem:
         dpsi = self.gain_derivative(delta)[..., src]
         drive = np.einsum("...ef,...f->...e", arrays.T, S)
         US = np.einsum("...fh,...h->...f", arrays.U, S)
-        d_delta = 2.0 * US[..., None, :] * self.structure.T_mask  # (..., e, f)
+        d_delta = 2.0 * US[..., None, :] * self.structure.T_mask
         J = psi[..., :, None] * arrays.T + (dpsi * drive)[..., :, None] * d_delta
         return J - np.eye(self.n_channels)
 
@@ -135,33 +258,31 @@ class CompiledSystem:
         return psi[..., :, None] * np.asarray(arrays.T)
 
     # ------------------------------------------------------------------ reference path
+    @cached_property
+    def _full_functions(self) -> tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]:
+        d = self.derivation
+        groups = [d.currents, d.T_symbols, d.U_symbols]
+        C = self.n_channels
+        return (
+            lambdify_batched(groups, list(d.rhs)),
+            lambdify_batched(groups, list(d.jacobian), output_shape=(C, C)),
+        )
+
     def full_rhs(self, S: np.ndarray, arrays: ModelArrays) -> np.ndarray:
-        """``dS/dt`` from the lambdified sympy expression (slow reference path)."""
+        """``dS/dt`` from the lambdified sympy expression (reference path)."""
         T_values, U_values = self.packed(arrays)
-        return self._full_rhs(S, T_values, U_values)
+        return self._full_functions[0](S, T_values, U_values)
 
     def full_jacobian(self, S: np.ndarray, arrays: ModelArrays) -> np.ndarray:
-        """Jacobian from the lambdified sympy expression (slow reference path)."""
+        """Jacobian from the lambdified sympy expression (reference path)."""
         T_values, U_values = self.packed(arrays)
-        return self._full_jacobian(S, T_values, U_values)
+        return self._full_functions[1](S, T_values, U_values)
 
 
 @lru_cache(maxsize=64)
 def compile_structure(structure: Structure) -> CompiledSystem:
-    """Lambdify the derivation of a structure (cached per structure)."""
-    d = derive_structure(structure)
-    a = d.averages
-    groups = [d.currents, d.T_symbols, d.U_symbols]
-    C = structure.n_channels
-    return CompiledSystem(
-        structure=structure,
-        derivation=d,
-        _gain=lambdify_batched([[a.delta]], [a.gain], cse=False),
-        _gain_derivative=lambdify_batched([[a.delta]], [sp.diff(a.gain, a.delta)], cse=False),
-        _gain_inverse=lambdify_batched([[a.psi]], [a.gain_inverse], cse=False),
-        _full_rhs=lambdify_batched(groups, list(d.rhs)),
-        _full_jacobian=lambdify_batched(groups, list(d.jacobian), output_shape=(C, C)),
-    )
+    """Compiled functions of a structure (cached per structure)."""
+    return CompiledSystem(structure=structure, derivation=derive_structure(structure))
 
 
 def compile_system(spec: ModelSpec) -> CompiledSystem:

@@ -39,7 +39,7 @@ def _channel_label(structure: Structure, index: int) -> str:
     return label if channel.edge.rank == 1 else f"{label};{channel.index}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class StructuralDerivation:
     """Generic mean-field equations of one structure (no numbers substituted).
 
@@ -61,6 +61,8 @@ class StructuralDerivation:
         ``Delta^beta(S)`` per region.
     gain : tuple of sympy.Expr
         ``psi(Delta^beta(S))`` per region.
+    drive : tuple of sympy.Expr
+        ``sum_f T_{e f} S_f`` per channel (the input the gain multiplies).
     rhs : sympy.Matrix
         ``dS/dt`` (C x 1), g = 0.
     jacobian : sympy.Matrix
@@ -83,11 +85,15 @@ class StructuralDerivation:
     gain_symbols: tuple[sp.Symbol, ...]
     variance: tuple[sp.Expr, ...]
     gain: tuple[sp.Expr, ...]
+    drive: tuple[sp.Expr, ...]
     rhs: sp.Matrix
     jacobian: sp.Matrix
     L: sp.Matrix
     gain_operator: sp.Matrix
     averages: GaussianAverages
+
+    def __repr__(self) -> str:
+        return f"StructuralDerivation(regions={self.structure.regions}, currents={self.structure.n_channels})"
 
     @cached_property
     def T_matrix(self) -> sp.Matrix:
@@ -154,7 +160,7 @@ def derive_structure(structure: Structure) -> StructuralDerivation:
     T_sym = dict(zip(T_entries, T_symbols))
     drive = [sp.Add(*[T_sym[(e, f)] * S[f] for f in range(C) if (e, f) in T_sym]) for e in range(C)]
     rhs = sp.Matrix([-S[e] + gain[src[e]] * drive[e] for e in range(C)])
-    jacobian = rhs.jacobian(sp.Matrix(S))
+    jacobian = rhs.jacobian(sp.Matrix(S)) if C else sp.zeros(0, 0)
 
     L = sp.zeros(C, C)
     for (e, f), sym in T_sym.items():
@@ -171,6 +177,7 @@ def derive_structure(structure: Structure) -> StructuralDerivation:
         gain_symbols=gain_symbols,
         variance=tuple(variance),
         gain=gain,
+        drive=tuple(drive),
         rhs=rhs,
         jacobian=jacobian,
         L=L,
@@ -191,7 +198,15 @@ def _dense_T_label(structure: Structure, e: int, f: int) -> str:
     return _label([ce.edge.target, ce.edge.source, cf.edge.source])
 
 
-@dataclass(frozen=True, eq=False)
+def _as_sympy(value: object) -> sp.Expr:
+    """A model value as sympy: integers exact, other floats to 10 digits, expressions as they are."""
+    if isinstance(value, sp.Basic):
+        return value
+    number = float(value)
+    return sp.Integer(int(number)) if number.is_integer() else sp.Float(number, 10)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class MeanFieldSystem:
     """The derived mean-field equations of one model.
 
@@ -237,21 +252,34 @@ class MeanFieldSystem:
             expressions = spec.symbolic.get(name) if symbolic else None
             for (i, j), sym in zip(entries, symbols):
                 value = expressions[i, j] if expressions is not None else numeric[i, j]
-                out[sym] = sp.nsimplify(value) if isinstance(value, (int, float, np.floating)) and float(value).is_integer() else sp.sympify(value) if not isinstance(value, (float, np.floating)) else sp.Float(float(value), 10)
+                out[sym] = _as_sympy(value)
         g_expr = spec.symbolic.get("g") if symbolic else None
         for r, sym in enumerate(d.g_symbols):
-            out[sym] = g_expr[r] if g_expr is not None else sp.Float(float(spec.g[r]), 10)
+            out[sym] = _as_sympy(g_expr[r] if g_expr is not None else spec.g[r])
         return out
 
     # ---------------------------------------------------------------- equations
-    def current_equations(self, substitute: bool = True) -> list[sp.Eq]:
-        """``dS_e/dt = ...`` for every channel, with the model's values substituted."""
+    def current_rhs(self, substitute: bool = True) -> list[sp.Expr]:
+        """``-S_e + psi_{src(e)} sum_f T_{e f} S_f`` with the gains as symbols ``psi_beta``.
+
+        This is the derived right-hand side (:attr:`StructuralDerivation.rhs`) with each
+        ``psi(Delta^beta(S))`` written as ``psi_beta``, for display.
+        """
         d = self.derivation
+        subs = self.substitutions() if substitute else {}
+        src = d.structure.channel_source
+        return [
+            sp.expand(-s + d.gain_symbols[src[e]] * d.drive[e].xreplace(subs))
+            for e, s in enumerate(d.currents)
+        ]
+
+    def current_equations(self, substitute: bool = True) -> list[sp.Eq]:
+        """``dS_e/dt = F_e(S)`` for every channel, gains written out as ``psi(Delta(S))``."""
         t = sp.Symbol("t")
         subs = self.substitutions() if substitute else {}
         return [
-            sp.Eq(sp.Derivative(sp.Function(s.name)(t), t), sp.simplify(expr.subs(subs)) if substitute else expr)
-            for s, expr in zip(d.currents, d.rhs)
+            sp.Eq(sp.Derivative(sp.Function(s.name)(t), t), expr.xreplace(subs))
+            for s, expr in zip(self.derivation.currents, self.derivation.rhs)
         ]
 
     def variance_equations(self, substitute: bool = True) -> list[sp.Eq]:
@@ -259,7 +287,7 @@ class MeanFieldSystem:
         d = self.derivation
         subs = self.substitutions() if substitute else {}
         return [
-            sp.Eq(sp.Symbol(f"Delta_{r}"), v.subs(subs)) for r, v in zip(self.spec.regions, d.variance)
+            sp.Eq(sp.Symbol(f"Delta_{r}"), v.xreplace(subs)) for r, v in zip(self.spec.regions, d.variance)
         ]
 
     def gain_equation(self) -> sp.Eq:
@@ -270,17 +298,21 @@ class MeanFieldSystem:
     def operator(self, substitute: bool = True) -> sp.Matrix:
         """``Psi L`` with free gains, values substituted."""
         d = self.derivation
-        return d.gain_operator.subs(self.substitutions()) if substitute else d.gain_operator
+        return d.gain_operator.xreplace(self.substitutions()) if substitute else d.gain_operator
 
     def jacobian(self, substitute: bool = True) -> sp.Matrix:
         """Jacobian of the current equations, values substituted."""
         d = self.derivation
-        return d.jacobian.subs(self.substitutions()) if substitute else d.jacobian
+        return d.jacobian.xreplace(self.substitutions()) if substitute else d.jacobian
 
     # ---------------------------------------------------------------- output
+    def _header(self) -> str:
+        R, C = self.spec.n_regions, self.spec.n_channels
+        return f"{self.spec.name}: {R} region{'s' * (R != 1)}, {C} current{'s' * (C != 1)}"
+
     def to_text(self) -> str:
         """Plain-text listing of the derived equations."""
-        lines = [f"# {self.spec.name}: {self.spec.n_regions} regions, {self.spec.n_channels} currents", ""]
+        lines = [f"# {self._header()}", ""]
         lines.append("Gain of the nonlinearity:")
         lines.append(f"  {sp.sstr(self.gain_equation())}")
         lines.append("")
@@ -288,44 +320,32 @@ class MeanFieldSystem:
         lines += [f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in self.variance_equations()]
         lines.append("")
         lines.append("Current dynamics (psi_beta = psi(Delta_beta), g = 0):")
-        for s, expr in zip(self.derivation.currents, self.derivation.rhs):
-            psi_form = expr.subs({gv: ps for gv, ps in zip(self.derivation.gain, self._gain_names())})
-            lines.append(f"  d{s.name}/dt = {sp.sstr(sp.expand(psi_form.subs(self.substitutions())))}")
+        for s, expr in zip(self.derivation.currents, self.current_rhs()):
+            lines.append(f"  d{s.name}/dt = {sp.sstr(expr)}")
         lines.append("")
         lines.append("Quiescent state S = 0 is unstable iff max Re eig(Psi L) > 1, Psi L =")
         lines.append("  " + sp.sstr(self.operator()))
         return "\n".join(lines)
 
-    def _gain_names(self) -> list[sp.Symbol]:
-        return list(self.derivation.gain_symbols)
-
     def to_latex(self) -> str:
-        """LaTeX (an ``aligned`` block per group of equations)."""
-        d = self.derivation
-        subs = self.substitutions()
-        gain_map = dict(zip(d.gain, d.gain_symbols))
-        rows = [sp.latex(self.gain_equation().lhs) + " &= " + sp.latex(self.gain_equation().rhs)]
+        """LaTeX (one ``aligned`` block: gain, variances, current equations)."""
+        gain = self.gain_equation()
+        rows = [sp.latex(gain.lhs) + " &= " + sp.latex(gain.rhs)]
         for eq in self.variance_equations():
             rows.append(sp.latex(eq.lhs) + " &= " + sp.latex(eq.rhs))
-        for s, expr in zip(d.currents, d.rhs):
-            rows.append(r"\dot{" + sp.latex(s) + "} &= " + sp.latex(sp.expand(expr.subs(gain_map).subs(subs))))
+        for s, expr in zip(self.derivation.currents, self.current_rhs()):
+            rows.append(r"\dot{" + sp.latex(s) + "} &= " + sp.latex(expr))
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def to_json(self) -> str:
         """Equations as strings, in a JSON object with stable keys."""
-        d = self.derivation
-        subs = self.substitutions()
-        gain_map = dict(zip(d.gain, d.gain_symbols))
         payload = {
             "model": self.spec.name,
             "regions": list(self.spec.regions),
             "channels": self.spec.channel_names,
             "gain": sp.sstr(self.gain_equation().rhs),
             "variance": {r: sp.sstr(eq.rhs) for r, eq in zip(self.spec.regions, self.variance_equations())},
-            "currents": {
-                name: sp.sstr(sp.expand(expr.subs(gain_map).subs(subs)))
-                for name, expr in zip(self.spec.channel_names, d.rhs)
-            },
+            "currents": {name: sp.sstr(expr) for name, expr in zip(self.spec.channel_names, self.current_rhs())},
             "operator": [[sp.sstr(x) for x in row] for row in self.operator().tolist()],
             "zero_state_condition": "unstable iff max Re eig(Psi L) > 1",
         }
@@ -333,6 +353,9 @@ class MeanFieldSystem:
 
     def _repr_latex_(self) -> str:
         return "$$" + self.to_latex() + "$$"
+
+    def __repr__(self) -> str:
+        return f"MeanFieldSystem(model={self.spec.name!r}, regions={len(self.spec.regions)}, currents={self.spec.n_channels})"
 
 
 def derive(spec: ModelSpec) -> MeanFieldSystem:

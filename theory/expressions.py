@@ -85,6 +85,18 @@ def parse_expression(
     return _build(tree.body, symbols, field, text)
 
 
+def _finite(expr: sp.Expr, field: str, text: str) -> sp.Expr:
+    """Refuse a constant sub-expression that is not a finite number (overflow, 1/0, log(0))."""
+    if expr.is_number:
+        try:
+            value = complex(expr)
+        except (OverflowError, TypeError, ValueError):
+            value = complex("nan")
+        if not (abs(value.real) < 1e300 and abs(value.imag) < 1e300):
+            raise ModelInputError(field, f"{text!r} does not evaluate to a finite number", "use smaller values")
+    return expr
+
+
 def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: str) -> sp.Expr:
     allowed_names = sorted(set(symbols) | set(ALLOWED_CONSTANTS))
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
@@ -113,7 +125,7 @@ def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: st
             )
         if isinstance(node.op, ast.Div) and right.is_zero:
             raise ModelInputError(field, f"division by zero in {text!r}", "fix the expression")
-        return _BINARY[type(node.op)](left, right)
+        return _finite(_BINARY[type(node.op)](left, right), field, text)
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -121,7 +133,7 @@ def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: st
         and len(node.args) == 1
         and not node.keywords
     ):
-        return ALLOWED_FUNCTIONS[node.func.id](_build(node.args[0], symbols, field, text))
+        return _finite(ALLOWED_FUNCTIONS[node.func.id](_build(node.args[0], symbols, field, text)), field, text)
     raise ModelInputError(
         field,
         f"{text!r} uses something outside the whitelist ({type(node).__name__})",

@@ -358,16 +358,19 @@ def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarr
 
 def evaluate_expressions(array: np.ndarray, values: Mapping[str, float], name: str) -> np.ndarray:
     """Evaluate an object array of sympy expressions at parameter ``values``."""
-    subs = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    subs = {sp.Symbol(k, real=True): sp.Float(v) for k, v in values.items()}
     out = np.empty(array.shape, dtype=float)
     for index, expr in np.ndenumerate(array):
-        number = sp.sympify(expr).subs(subs).evalf() if not isinstance(expr, (int, float)) else expr
+        shown = str(expr) if len(str(expr)) <= 60 else str(expr)[:57] + "..."
         try:
+            number = sp.sympify(expr).xreplace(subs).evalf() if not isinstance(expr, (int, float)) else expr
             value = complex(number)
         except TypeError:
-            raise ModelInputError(name, f"expression {expr} depends on undeclared names", "declare them in [parameters]") from None
-        if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)) or not np.isfinite(value.real):
-            raise ModelInputError(name, f"expression {expr} is not a finite real number at {dict(values)}", "check the parameter values")
+            raise ModelInputError(name, f"expression {shown} depends on undeclared names", "declare them in [parameters]") from None
+        except (OverflowError, ValueError, ZeroDivisionError):
+            value = complex("nan")
+        if not np.isfinite(value.real) or abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
+            raise ModelInputError(name, f"expression {shown} is not a finite real number at {dict(values)}", "check the parameter values")
         out[index] = value.real
     return out
 
@@ -406,6 +409,8 @@ def symmetric_T(a: np.ndarray, b: np.ndarray, signs: np.ndarray) -> np.ndarray:
     """
     symbolic = a.dtype == object or b.dtype == object or signs.dtype == object
     sqrt = np.vectorize(sp.sqrt, otypes=[object]) if symbolic else np.sqrt
+    if symbolic:
+        signs = np.array([sp.nsimplify(s) if float(s).is_integer() else s for s in signs], dtype=object)
     u = signs * sqrt(b)
     c = np.outer(u, u) + np.diag(a - b)
     R = len(a)

@@ -1,0 +1,421 @@
+"""The subcommands of ``mrdmft``: load the model, call one solver, print the result.
+
+Each ``run_<command>(args)`` returns the exit status (0 success, 1 the solver reports
+no success). Bad input is raised as :class:`~mrdmft.theory.errors.ModelInputError`
+*before* anything is written to disk; :func:`mrdmft.cli.main` prints it as one line
+and exits with status 2. Solvers are imported inside the commands so that the CLI
+starts fast and the commands whose modules exist work on their own.
+
+Every computing command builds the JSON payload of the contract in README.md and
+prints it with ``--json``, or renders the same payload as aligned tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mrdmft.theory.errors import ModelInputError
+
+from .cli_output import as_payload, chop, dump_json, format_currents, format_number, format_table, region_rows
+
+if TYPE_CHECKING:
+    from mrdmft.theory.spec import ModelSpec
+
+
+# ---------------------------------------------------------------------- helpers
+def load_spec(args: argparse.Namespace) -> "ModelSpec":
+    """Load ``args.model`` (file path or preset name; ``None`` → the default model)."""
+    from mrdmft.theory.modelfile import load_model
+
+    return load_model(args.model)
+
+
+SOLVER_ARGUMENTS = {
+    "t_max": "--t-max",
+    "dt": "--dt",
+    "window": "--window",
+    "n": "--n",
+    "seed": "--seed",
+    "n_starts": "--starts",
+    "t_settle": "--t-settle",
+}
+"""Solver keyword → the command-line option that sets it (for error messages)."""
+
+
+@contextmanager
+def options_named(mapping: Mapping[str, str] = SOLVER_ARGUMENTS) -> Iterator[None]:
+    """Re-raise a solver's ``ModelInputError`` about a keyword under its option name.
+
+    ``solve_dmft`` reports ``dt: ...``; on the command line the user typed ``--dt``.
+    """
+    try:
+        yield
+    except ModelInputError as exc:
+        if exc.field not in mapping:
+            raise
+        raise ModelInputError(mapping[exc.field], exc.problem, exc.fix) from None
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    if args.progress is not None:
+        return bool(args.progress)
+    return sys.stderr.isatty() and not args.json
+
+
+def _headline(spec: "ModelSpec") -> str:
+    g = ", ".join(format_number(x, 4) for x in spec.g)
+    return f"model {spec.name}: {spec.n_regions} regions ({', '.join(spec.regions)}), {spec.n_channels} currents, g = [{g}]"
+
+
+def _report_failure(command: str, result: Any, fix: str) -> int:
+    """Print a one-line error if the solver result says it did not succeed; the exit status."""
+    if getattr(result, "success", True):
+        return 0
+    message = " ".join(str(getattr(result, "message", "no message")).split())
+    print(f"error: {command}: solver did not succeed: {message} ({fix})", file=sys.stderr)
+    return 1
+
+
+def check_out_file(path: Path, suffix: str) -> Path:
+    """Validate an output file path before any computation (nothing is written here).
+
+    Raises
+    ------
+    ModelInputError
+        If the suffix is wrong, the path is a folder, or its folder does not exist.
+    """
+    if path.suffix != suffix:
+        raise ModelInputError("--out", f"{path} does not end in {suffix}", f"name the file e.g. run{suffix}")
+    if path.is_dir():
+        raise ModelInputError("--out", f"{path} is a folder", f"give a file name ending in {suffix}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ModelInputError("--out", f"folder {parent} does not exist", "create it first or choose another path")
+    return path
+
+
+def check_out_dir(path: Path) -> Path:
+    """Validate an output folder path (it may not exist yet; its parent must)."""
+    if path.exists() and not path.is_dir():
+        raise ModelInputError("--out", f"{path} exists and is not a folder", "give a folder path")
+    if not path.exists() and not path.absolute().parent.is_dir():
+        raise ModelInputError("--out", f"folder {path.absolute().parent} does not exist", "create it first or choose another --out")
+    return path
+
+
+# ---------------------------------------------------------------------- presets
+def run_presets(args: argparse.Namespace) -> int:
+    """``mrdmft presets``: one line per preset, name and description."""
+    from mrdmft.theory.modelfile import DEFAULT_MODEL, preset_descriptions
+
+    descriptions = preset_descriptions()
+    if args.json:
+        presets = [{"name": name, "description": text} for name, text in descriptions.items()]
+        print(dump_json({"default": DEFAULT_MODEL, "presets": presets}))
+        return 0
+    width = max(len(name) for name in descriptions)
+    for name, text in descriptions.items():
+        suffix = "  [default]" if name == DEFAULT_MODEL else ""
+        print(f"{name.ljust(width)}  {text}{suffix}")
+    return 0
+
+
+# ---------------------------------------------------------------------- derive
+def run_derive(args: argparse.Namespace) -> int:
+    """``mrdmft derive``: the derived equations as text, LaTeX or JSON.
+
+    Besides the current equations of the model (:func:`mrdmft.theory.derivation.derive`),
+    prints the closed-form stationary transitions of a region pinned by a loop of
+    strength lambda (``transition_formulas``, THEORY sections 4-5).
+    """
+    spec = load_spec(args)
+    from mrdmft.theory.derivation import derive
+
+    system = derive(spec)
+    transitions = _transition_formulas(spec.nonlinearity)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        payload = as_payload(system.to_json())
+        if transitions:
+            payload["transitions"] = {name: sp_str for name, (sp_str, _) in transitions.items()}
+        print(dump_json(payload))
+    elif fmt == "latex":
+        print(system.to_latex())
+        if transitions:
+            rows = [rf"\mathrm{{{_latex_name(name)}}}(\lambda) &= {latex}" for name, (_, latex) in transitions.items()]
+            print("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
+    else:
+        print(system.to_text())
+        if transitions:
+            print("\nStationary transitions of a region pinned by a loop of strength lambda > 1:")
+            for name, (text, _) in transitions.items():
+                print(f"  {name}(lambda) = {text}")
+    return 0
+
+
+def _latex_name(name: str) -> str:
+    return name.replace("_", r"\_")
+
+
+def _transition_formulas(nonlinearity: str) -> dict[str, tuple[str, str]]:
+    """``name -> (plain text, LaTeX)`` of the stationary transition formulas ({} if unavailable)."""
+    try:
+        from mrdmft.theory.stationary_equations import transition_formulas
+    except ImportError:
+        return {}
+    import sympy as sp
+
+    return {name: (sp.sstr(expr), sp.latex(expr)) for name, expr in transition_formulas(nonlinearity).items()}
+
+
+# ---------------------------------------------------------------------- fixed points
+def run_fixed_points(args: argparse.Namespace) -> int:
+    """``mrdmft fixed-points``: distinct fixed points, stable first, with stability."""
+    spec = load_spec(args)
+    from mrdmft.solvers.fixed_points import find_fixed_points
+
+    with options_named():
+        result = find_fixed_points(spec, n_starts=args.starts, seed=args.seed)
+    payload = as_payload(result.to_json())
+    payload.setdefault("model", spec.name)
+    if args.json:
+        print(dump_json(payload))
+    else:
+        print(render_fixed_points(spec, payload, args.starts, args.seed, args.show))
+    return _report_failure("fixed-points", result, "try more --starts or another --seed")
+
+
+def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int, show: int) -> str:
+    """Human output of ``fixed-points``: a summary table, then currents of the first ``show``."""
+    points = payload["fixed_points"]
+    n_stable = sum(bool(p["stable"]) for p in points)
+    lines = [
+        _headline(spec),
+        f"{len(points)} distinct fixed points from {starts} starts (seed {seed}), {n_stable} stable "
+        "(stable: no Jacobian eigenvalue with Re > 0; A = sum U S S per region)",
+        "",
+    ]
+    header = ["#", "class", "stable", "max Re eig", "residual"] + [f"A[{r}]" for r in spec.regions]
+    rows = []
+    for i, p in enumerate(points, 1):
+        label = p.get("classification", "stable" if p["stable"] else "unstable")
+        A = chop(p["A"])
+        rows.append([str(i), label, p["stable"], p["max_real_eigenvalue"], p.get("residual")] + [A.get(r) for r in spec.regions])
+    lines.append(format_table(header, rows))
+    for i, p in enumerate(points[:show], 1):
+        lines += ["", f"fixed point {i} ({p.get('classification', 'stable' if p['stable'] else 'unstable')}):"]
+        lines.append(format_table(["region", "A", "psi"], region_rows(spec.regions, {"A": chop(p["A"]), "psi": p["gain"]}), "  "))
+        lines.append("  currents S (row: target region, column: source region):" if spec.is_dense else "  currents S:")
+        lines.append(format_currents(p["currents"], spec.regions, spec.is_dense))
+    if len(points) > show:
+        lines += ["", f"({len(points) - show} more fixed points: use --show {len(points)} or --json)"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- stability
+def run_stability(args: argparse.Namespace) -> int:
+    """``mrdmft stability``: spectrum of Psi L and whether S = 0 is stable."""
+    spec = load_spec(args)
+    from mrdmft.solvers.stability import zero_state_stability
+
+    payload = as_payload(zero_state_stability(spec).to_json())
+    payload.setdefault("model", spec.name)
+    print(dump_json(payload) if args.json else render_stability(spec, payload))
+    return 0
+
+
+def render_stability(spec: "ModelSpec", payload: dict) -> str:
+    """Human output of ``stability``."""
+    re, im = payload["leading_eigenvalue"]
+    verdict = "STABLE" if payload["zero_state_stable"] else "UNSTABLE"
+    lines = [
+        _headline(spec),
+        f"quiescent state S = 0 is {verdict}: leading eigenvalue of Psi L = {format_number(re)} "
+        f"{'-' if im < 0 else '+'} {format_number(abs(im))}i (unstable iff Re > 1)",
+        "",
+        format_table(["region", "g", "psi"], region_rows(spec.regions, {"g": list(spec.g), "psi": payload["gain"]})),
+        "",
+        "eigenvalues of Psi L (largest real part first):",
+    ]
+    rows = [[str(i), re_, im_, abs(complex(re_, im_))] for i, (re_, im_) in enumerate(payload["operator_eigenvalues"], 1)]
+    lines.append(format_table(["#", "Re", "Im", "|lambda|"], rows, "  "))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- stationary
+STATIONARY_COLUMNS = ("phase", "Delta0", "Delta_inf", "A", "g_chaos_onset", "g_currents_vanish")
+
+
+def run_stationary(args: argparse.Namespace) -> int:
+    """``mrdmft stationary``: per-region stationary solution and transition values of g."""
+    spec = load_spec(args)
+    from mrdmft.solvers.stationary import stationary_regions
+
+    report = stationary_regions(spec)
+    payload = as_payload(report.to_json())
+    payload.setdefault("model", spec.name)
+    print(dump_json(payload) if args.json else render_stationary(spec, payload))
+    return _report_failure("stationary", report, "check the model's loop strengths and g")
+
+
+def render_stationary(spec: "ModelSpec", payload: dict) -> str:
+    """Human output of ``stationary``: one row per region."""
+    regions = payload["regions"]
+    rows = []
+    notes = []
+    for r, g in zip(spec.regions, spec.g):
+        entry = regions.get(r, {})
+        rows.append([r, float(g)] + [entry.get(key) for key in STATIONARY_COLUMNS])
+        if entry.get("success") is False:
+            notes.append(f"  region {r}: {entry.get('message', 'no solution')}")
+    header = ["region", "g", "phase", "Delta0", "Delta_inf", "A", "g_chaos_onset", "g_currents_vanish"]
+    lines = [
+        _headline(spec),
+        "phases: static (currents, no chaos) | chaos+currents | chaos (currents vanish); "
+        "A = structured variance, Delta0 / Delta_inf = variance at lag 0 / infinity",
+        "",
+        format_table(header, rows),
+    ]
+    if notes:
+        lines += ["", "failures:"] + notes
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- dmft
+def run_dmft(args: argparse.Namespace) -> int:
+    """``mrdmft dmft``: two-time DMFT; arrays saved to ``--out`` only if the run succeeds."""
+    spec = load_spec(args)
+    out = check_out_file(args.out, ".npz") if args.out is not None else None
+    if args.dt >= args.t_max:
+        raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    from mrdmft.solvers.dmft import solve_dmft
+
+    with options_named():
+        result = solve_dmft(spec, t_max=args.t_max, dt=args.dt, window=args.window, progress=_progress(args))
+    status = _report_failure("dmft", result, "try a smaller --dt; nothing was saved")
+    if out is not None and status == 0:
+        result.save(out)
+    payload = as_payload(result.to_json())
+    payload.setdefault("model", spec.name)
+    if out is not None and status == 0:
+        payload["out"] = str(out)
+    print(dump_json(payload) if args.json else render_dmft(spec, payload))
+    return status
+
+
+def render_dmft(spec: "ModelSpec", payload: dict) -> str:
+    """Human output of ``dmft``: final gains, equal-time Delta and currents."""
+    columns = {"psi": payload["gain_final"], "Delta(t,t)": payload["Delta_equal_time_final"]}
+    lines = [
+        _headline(spec),
+        f"state at t = {format_number(payload['t_final'])}:",
+        "",
+        format_table(["region", "psi", "Delta(t,t)"], region_rows(spec.regions, columns)),
+        "",
+        "currents S (row: target region, column: source region):" if spec.is_dense else "currents S:",
+        format_currents(payload["currents_final"], spec.regions, spec.is_dense),
+    ]
+    if "out" in payload:
+        lines += ["", f"arrays written to {payload['out']}"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- simulate
+def run_simulate(args: argparse.Namespace) -> int:
+    """``mrdmft simulate``: finite-N simulation vs mean-field prediction of A."""
+    spec = load_spec(args)
+    t_settle = args.t_max / 2 if args.t_settle is None else args.t_settle
+    if t_settle >= args.t_max:
+        raise ModelInputError("--t-settle", f"{t_settle} is not below --t-max {args.t_max}", "give T_SETTLE < T_MAX")
+    if args.dt >= args.t_max:
+        raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    import numpy as np
+
+    from mrdmft.solvers.simulate import simulate_network
+
+    from .cli_prediction import choose_prediction, prediction_candidates
+
+    candidates = prediction_candidates(spec)
+    with options_named():
+        result = simulate_network(
+            spec,
+            n=args.n,
+            t_max=args.t_max,
+            dt=args.dt,
+            seed=args.seed,
+            dtype=np.float32 if args.float32 else np.float64,
+            progress=_progress(args),
+        )
+    settled = np.asarray(result.t) >= t_settle
+    measured_currents = np.asarray(result.currents, dtype=float)[settled].mean(axis=0)
+    prediction = choose_prediction(candidates, measured_currents)
+    payload = as_payload(result.to_json(predicted_A=prediction.A, t_settle=t_settle))
+    payload.setdefault("model", spec.name)
+    payload["t_settle"] = t_settle
+    payload["prediction"] = {"method": prediction.method, "note": prediction.note}
+    if args.json:
+        print(dump_json(payload))
+    else:
+        print(render_simulate(spec, payload, args))
+    return _report_failure("simulate", result, "try a smaller --dt")
+
+
+def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) -> str:
+    """Human output of ``simulate``: measured vs predicted A per region, overlaps, currents."""
+    import numpy as np
+
+    measured = payload["measured"]["A"]
+    predicted = (payload.get("predicted") or {}).get("A") or {}
+    error = payload.get("relative_error_A") or {}
+    sqrt = {r: (None if v is None or v < 0 else float(np.sqrt(v))) for r, v in measured.items()}
+    sqrt_pred = {r: (None if v is None or v < 0 else float(np.sqrt(v))) for r, v in predicted.items()}
+    columns = {"measured A": measured, "predicted A": predicted, "rel. error": error,
+               "sqrt(A) measured": sqrt, "sqrt(A) predicted": sqrt_pred}
+    lines = [
+        _headline(spec),
+        f"simulated N = {payload.get('N', args.n)} neurons per region, t_max = {format_number(args.t_max)}, "
+        f"dt = {format_number(args.dt)}, seed {payload.get('seed', args.seed)}, "
+        f"{'float32' if args.float32 else 'float64'}; A averaged over t >= {format_number(payload['t_settle'])}",
+        f"prediction: {payload['prediction']['note']}",
+        "",
+        format_table(["region"] + list(columns), region_rows(spec.regions, columns)),
+    ]
+    realized = payload.get("realized_overlaps") or {}
+    if "T" in realized and "U" in realized:
+        dT = np.abs(np.asarray(realized["T"], dtype=float) - spec.T).max()
+        dU = np.abs(np.asarray(realized["U"], dtype=float) - spec.U).max()
+        lines += ["", f"realized overlaps: max |T_realized - T| = {format_number(dT, 3)}, "
+                  f"max |U_realized - U| = {format_number(dU, 3)}"]
+    lines += ["", "final currents S (row: target region, column: source region):" if spec.is_dense else "final currents S:",
+              format_currents(payload["measured"]["currents_final"], spec.regions, spec.is_dense)]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- report
+def run_report(args: argparse.Namespace) -> int:
+    """``mrdmft report``: executed notebook and HTML; validates everything before writing."""
+    load_spec(args)
+    out = check_out_dir(args.out)
+    from mrdmft.report import build_report
+
+    html = build_report(args.model, out, progress=not args.quiet)
+    print(f"report written to {html} (notebook: {Path(html).with_suffix('.ipynb')})")
+    return 0
+
+
+COMMANDS = {
+    "presets": run_presets,
+    "derive": run_derive,
+    "fixed-points": run_fixed_points,
+    "stability": run_stability,
+    "stationary": run_stationary,
+    "dmft": run_dmft,
+    "simulate": run_simulate,
+    "report": run_report,
+}
+"""Subcommand name → handler."""

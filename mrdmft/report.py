@@ -1,0 +1,888 @@
+"""The executed-notebook report of a model (``mrdmft report``).
+
+:func:`build_report` copies the template ``templates/report.ipynb``, writes the
+model and the simulation sizes into its ``parameters`` cell, executes it with
+:mod:`nbclient` in a kernel running the current interpreter, and saves
+``report.ipynb`` and ``report.html`` atomically into the output directory.
+
+The remaining public functions are the small, testable pieces the notebook cells
+call: tables of the model (regions, loop strengths, edges), of the fixed points and
+stationary solutions, the choice of the reference fixed point, and the comparison
+of finite-N simulations with the mean-field prediction.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from mrdmft.theory.errors import ModelInputError
+from mrdmft.theory.modelfile import DEFAULT_MODEL, load_model
+from mrdmft.theory.spec import ModelSpec
+from mrdmft.solvers.atomic_files import atomic_output
+
+__all__ = [
+    "ReportExecutionError",
+    "build_report",
+    "Table",
+    "LoopStrengths",
+    "loop_strengths",
+    "model_header",
+    "region_table",
+    "loop_table",
+    "edge_summary",
+    "fixed_point_table",
+    "stationary_table",
+    "zero_state_summary",
+    "reference_fixed_point",
+    "nearest_fixed_point",
+    "MatchedFixedPoint",
+    "refine_fixed_point",
+    "match_fixed_point",
+    "SimulationComparison",
+    "compare_simulation",
+    "structured_variance",
+    "default_simulation_size",
+]
+
+REPORT_FILES = ("report.ipynb", "report.html")
+"""The only files :func:`build_report` writes into its output directory."""
+
+STABILITY_TOLERANCE = 1e-7
+"""Max Re of Jacobian eigenvalues up to which a fixed point counts as (marginally) stable."""
+
+SYMMETRY_TOLERANCE = 1e-9
+"""Relative tolerance of the symmetric-form detection in :func:`loop_strengths`."""
+
+
+# ====================================================================== formatting
+def format_number(value: Any, digits: int = 4) -> str:
+    """Format a number with ``digits`` significant digits (complex as ``a + bi``; NaN as ``—``)."""
+    if value is None:
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (complex, np.complexfloating)):
+        value = complex(value)
+        if abs(value.imag) <= 1e-12 * max(1.0, abs(value.real)):
+            return format_number(value.real, digits)
+        sign = "+" if value.imag >= 0 else "−"
+        return f"{format_number(value.real, digits)} {sign} {format_number(abs(value.imag), digits)}i"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return "—" if math.isnan(number) else ("∞" if number > 0 else "−∞")
+    if number == 0.0:
+        return "0"
+    text = f"{number:.{digits}g}"
+    return text.replace("-", "−")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table that renders as HTML in Jupyter and as aligned text elsewhere.
+
+    Attributes
+    ----------
+    headers : tuple of str
+        Column headers (may contain ``$...$`` LaTeX, rendered by MathJax in HTML).
+    rows : tuple of tuple of str
+        Cell texts, already formatted.
+    caption : str
+        A line shown above the table.
+    note : str
+        A line shown below the table.
+    """
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+    note: str = ""
+
+    @classmethod
+    def build(
+        cls, headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = "", note: str = ""
+    ) -> "Table":
+        """Create a table, formatting numbers with :func:`format_number`."""
+        text_rows = tuple(tuple(c if isinstance(c, str) else format_number(c) for c in row) for row in rows)
+        for row in text_rows:
+            if len(row) != len(headers):
+                raise ValueError(f"row has {len(row)} cells, expected {len(headers)}")
+        return cls(tuple(headers), text_rows, caption, note)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows
+        )
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        note = f"<p><small>{html.escape(self.note)}</small></p>" if self.note else ""
+        return (
+            '<table class="mrdmft-table" style="border-collapse:collapse;margin:0.4em 0">'
+            f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+        )
+
+    def to_text(self) -> str:
+        """Plain-text rendering with aligned columns."""
+        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h) for i, h in enumerate(self.headers)]
+        lines = [self.caption] if self.caption else []
+        lines.append("  ".join(h.ljust(w) for h, w in zip(self.headers, widths)))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in self.rows]
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+
+def _per_region(values: Any, regions: Sequence[str]) -> np.ndarray:
+    """An (R,) float array from an array-like or a ``{region: value}`` mapping."""
+    if isinstance(values, Mapping):
+        return np.array([float(values[name]) for name in regions])
+    return np.asarray(values, dtype=float).reshape(len(regions))
+
+
+def fixed_point_A(point: Any, regions: Sequence[str]) -> np.ndarray:
+    """Structured variance ``A^alpha = sum U S S`` of a fixed point (``variance`` or ``A`` attribute)."""
+    values = getattr(point, "variance", None)
+    if values is None:
+        values = getattr(point, "A")
+    return _per_region(values, regions)
+
+
+def structured_variance(spec: ModelSpec, currents: np.ndarray) -> np.ndarray:
+    """``A^alpha(t) = sum_{f, f' into alpha} U_{f f'} S_f(t) S_f'(t)`` for currents (..., C) -> (..., R).
+
+    Uses the derived, compiled variance of the model's structure (THEORY §2, §4).
+    """
+    from mrdmft.solvers.compiled import ModelArrays, compile_system
+
+    return compile_system(spec).variance(np.asarray(currents, dtype=float), ModelArrays.from_spec(spec))
+
+
+def default_simulation_size(spec: ModelSpec) -> tuple[int, float]:
+    """Default ``(n, t_max)`` of the report's simulation.
+
+    Without disorder the cost is O(C N t_max / dt) and ``(4000, 150)`` takes seconds;
+    with disorder the random couplings cost O(R N^2 t_max / dt), so ``(1000, 100)``
+    keeps the report within a few minutes on two cores.
+    """
+    return (1000, 100.0) if np.any(np.asarray(spec.g) > 0) else (4000, 150.0)
+
+
+# ====================================================================== model tables
+@dataclass(frozen=True)
+class LoopStrengths:
+    """Loop strengths of a model (THEORY §5), or the T-norm matrix of a general one.
+
+    Attributes
+    ----------
+    kind : str
+        ``"symmetric"`` when ``T^{alpha beta gamma} = delta_{alpha gamma} c_{alpha beta}`` with
+        ``c`` symmetric of the form ``u u^T + diag(a - b)`` and ``U`` = identity;
+        ``"general"`` otherwise.
+    matrix : numpy.ndarray, shape (R, R)
+        ``c`` (symmetric case) or ``||T_{e, :}||`` summed in quadrature over the channels of
+        the edge ``beta -> alpha`` at ``[alpha, beta]`` (general case; NaN where there is no edge).
+    a, b : numpy.ndarray, shape (R,) or None
+        Self-loop strength ``a = diag(c)`` and cross-loop strength ``b`` with
+        ``c_{alpha beta}^2 = b^alpha b^beta`` (symmetric case only).
+    note : str
+        Caveats (for R = 2 only the product ``b^A b^B`` is determined).
+    """
+
+    kind: str
+    matrix: np.ndarray
+    a: np.ndarray | None = None
+    b: np.ndarray | None = None
+    note: str = ""
+
+
+def _symmetric_c(spec: ModelSpec) -> np.ndarray | None:
+    """``c`` if the model has symmetric effective interactions with U = identity, else None."""
+    if not spec.is_dense:
+        return None
+    T3 = spec.dense_T()
+    R = spec.n_regions
+    scale = max(1.0, float(np.abs(T3).max()))
+    c = np.einsum("aba->ab", T3)
+    off = T3.copy()
+    off[np.arange(R), :, np.arange(R)] = 0.0
+    if np.abs(off).max(initial=0.0) > SYMMETRY_TOLERANCE * scale:
+        return None
+    if not np.allclose(c, c.T, atol=SYMMETRY_TOLERANCE * scale, rtol=0):
+        return None
+    if not np.allclose(spec.U, np.eye(spec.n_channels) * spec.U_mask, atol=SYMMETRY_TOLERANCE, rtol=0):
+        return None
+    return c
+
+
+def _cross_strengths(c: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """Solve ``c_{ab}^2 = b_a b_b`` (a != b) for ``b >= 0``; None if c is not of that form."""
+    R = c.shape[0]
+    B = c**2
+    if R == 1:
+        return np.zeros(1), "one region: no cross loops"
+    if R == 2:
+        return np.full(2, abs(c[0, 1])), "R = 2: only the product b^A b^B = c_AB^2 is determined; shown split equally"
+    b = np.zeros(R)
+    for alpha in range(R):
+        others = [k for k in range(R) if k != alpha]
+        estimates = [
+            B[alpha, beta] * B[alpha, gamma] / B[beta, gamma]
+            for i, beta in enumerate(others)
+            for gamma in others[i + 1 :]
+            if B[beta, gamma] > 0
+        ]
+        b[alpha] = math.sqrt(float(np.median(estimates))) if estimates else 0.0
+    predicted = np.outer(b, b)
+    mask = ~np.eye(R, dtype=bool)
+    scale = max(1.0, float(B.max()))
+    if np.abs(predicted - B)[mask].max() > 1e-7 * scale:
+        return None, "c is symmetric but not of the form u u^T + diag(a - b)"
+    return b, ""
+
+
+def loop_strengths(spec: ModelSpec) -> LoopStrengths:
+    """Loop strengths of a model (THEORY §5) or, for a general model, the matrix of T norms.
+
+    For symmetric effective interactions ``c = u u^T + diag(a - b)`` (u = signs sqrt(b)),
+    returns ``a^alpha = c_{alpha alpha}`` and ``b^alpha`` recovered from
+    ``c_{alpha beta}^2 = b^alpha b^beta`` (for R >= 3 as ``b^alpha = sqrt(c_{ab}^2 c_{ag}^2 / c_{bg}^2)``).
+    Otherwise returns, for every region pair (target alpha, source beta), the Frobenius
+    norm of the rows of ``T`` of the channels of the edge ``beta -> alpha``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+
+    Returns
+    -------
+    LoopStrengths
+    """
+    c = _symmetric_c(spec)
+    if c is not None:
+        b, note = _cross_strengths(c)
+        if b is not None:
+            return LoopStrengths("symmetric", c, a=np.diag(c).copy(), b=b, note=note)
+        return LoopStrengths("symmetric", c, note=note)
+    R = spec.n_regions
+    norms = np.full((R, R), np.nan)
+    row_norm2 = np.sum(np.asarray(spec.T) ** 2, axis=1)
+    for alpha in range(R):
+        for beta in range(R):
+            sel = (spec.channel_target == alpha) & (spec.channel_source == beta)
+            if sel.any():
+                norms[alpha, beta] = math.sqrt(float(row_norm2[sel].sum()))
+    return LoopStrengths("general", norms)
+
+
+def model_header(spec: ModelSpec, source: str | None) -> str:
+    """Markdown lines naming the model, where it came from and its size."""
+    origin = DEFAULT_MODEL + " (built-in default)" if source is None else str(source)
+    lines = [
+        f"**Model:** `{spec.name}` — {spec.description or 'no description'}",
+        "",
+        f"**Source:** `{origin}` · **regions:** {spec.n_regions} · **currents:** {spec.n_channels} · "
+        r"**nonlinearity:** $\phi(x) = \mathrm{erf}(\sqrt{\pi}\,x/2)$",
+    ]
+    if spec.parameters:
+        values = ", ".join(f"{k} = {format_number(v)}" for k, v in spec.parameters.items())
+        lines += ["", f"**Parameters:** {values}"]
+    return "\n".join(lines)
+
+
+def region_table(spec: ModelSpec) -> Table:
+    """One row per region: size ``N_alpha / N``, disorder ``g_alpha``, loop strengths when symmetric.
+
+    For symmetric models the last column is the paper-regime check
+    ``psi^{-1}(1 / max(a, b))`` (THEORY §5) — the ``A`` a region pinned by its strongest
+    loop would have; it is *not* used as a prediction.
+    """
+    loops = loop_strengths(spec)
+    headers = ["region", "N_α / N", "g_α"]
+    columns: list[np.ndarray] = [spec.sizes, spec.g]
+    if loops.a is not None and loops.b is not None:
+        from mrdmft.solvers.compiled import compile_system
+
+        strongest = np.maximum(loops.a, loops.b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pinned = np.where(strongest > 1.0, compile_system(spec).gain_inverse(1.0 / np.maximum(strongest, 1.0)), 0.0)
+        headers += ["a_α (self loop)", "b_α (cross loop)", "ψ⁻¹(1/max(a, b)) (paper-regime check)"]
+        columns += [loops.a, loops.b, pinned]
+    rows = [[name, *(col[r] for col in columns)] for r, name in enumerate(spec.regions)]
+    return Table.build(headers, rows, caption="Regions", note=loops.note)
+
+
+def loop_table(spec: ModelSpec) -> Table:
+    """The loop matrix ``c`` (symmetric models) or the T-norm matrix (general models), target × source."""
+    loops = loop_strengths(spec)
+    if loops.kind == "symmetric":
+        caption = "Symmetric effective interactions c_αβ (T^{αβγ} = δ_αγ c_αβ); row α = target, column β = source"
+    else:
+        caption = "‖T‖ per edge β → α (Frobenius norm of the overlaps ⟨n^{αβ} m^{β·}⟩); row α = target, column β = source"
+    headers = ["target α \\ source β", *spec.regions]
+    rows = [[name, *loops.matrix[r]] for r, name in enumerate(spec.regions)]
+    return Table.build(headers, rows, caption=caption)
+
+
+def edge_summary(spec: ModelSpec, max_listed: int = 40) -> str:
+    """Markdown line listing the edges ``source->target`` (with ranks above one)."""
+    if spec.is_dense:
+        head = f"**Edges:** all {len(spec.edges)} ordered region pairs β → α (rank one, self-edges included)."
+    else:
+        head = f"**Edges:** {len(spec.edges)} directed low-rank edges."
+    names = [e.name if e.rank == 1 else f"{e.name} (rank {e.rank})" for e in spec.edges]
+    listed = ", ".join(f"`{n}`" for n in names[:max_listed])
+    more = f", … {len(names) - max_listed} more" if len(names) > max_listed else ""
+    return f"{head} {listed}{more}"
+
+
+# ====================================================================== fixed points and stability
+def fixed_point_table(fixed_points: Sequence[Any], regions: Sequence[str], max_rows: int = 20) -> Table:
+    """Fixed points: index, classification, max Re of the Jacobian spectrum, ``A^alpha`` per region, residual."""
+    headers = ["#", "classification", "stable", "max Re λ(J)", *[f"A^{r}" for r in regions], "residual"]
+    rows = []
+    for k, fp in enumerate(fixed_points[:max_rows]):
+        A = fixed_point_A(fp, regions)
+        rows.append([str(k), str(fp.classification), bool(fp.stable), float(fp.max_real_eigenvalue), *A, float(fp.residual)])
+    note = f"{len(fixed_points)} distinct fixed points found"
+    if len(fixed_points) > max_rows:
+        note += f"; the first {max_rows} are shown"
+    return Table.build(headers, rows, caption="Fixed points of the current equations (stable first)", note=note)
+
+
+def stationary_table(result: Any) -> Table:
+    """Per-region stationary solution (phase, Δ0, Δ∞, A) and transition values of g (THEORY §4–5).
+
+    ``result`` is a ``StationaryReport`` of :func:`mrdmft.solvers.stationary.stationary_regions`.
+    """
+    headers = ["region", "g", "loop strength λ", "phase", "Δ0", "Δ∞", "A", "g chaos onset", "g currents vanish"]
+    rows = [
+        [name, sol.g, sol.loop_strength, sol.phase, sol.Delta0, sol.Delta_inf, sol.A,
+         float(result.g_chaos_onset[k]), float(result.g_currents_vanish[k])]
+        for k, (name, sol) in enumerate(zip(result.regions, result.solutions))
+    ]
+    return Table.build(headers, rows, caption="Stationary solution per region",
+                       note=f"loop strengths from: {result.loop_source}")
+
+
+def zero_state_summary(result: Any) -> str:
+    """Markdown sentence on the leading eigenvalue of ``Psi L`` and what it implies (THEORY §7)."""
+    lead = complex(result.leading_eigenvalue)
+    text = f"Leading eigenvalue of $\\Psi L$: $\\lambda_1 = {format_number(lead)}$. "
+    if bool(result.zero_state_stable):
+        return text + "Since $\\mathrm{Re}\\,\\lambda_1 < 1$ the quiescent state $S = 0$ is linearly stable."
+    kind = (
+        "a complex pair crossed, which creates limit cycles"
+        if abs(lead.imag) > 1e-9 * max(1.0, abs(lead.real))
+        else "a real eigenvalue crossed, which creates fixed points"
+    )
+    return text + f"Since $\\mathrm{{Re}}\\,\\lambda_1 > 1$ the quiescent state $S = 0$ is unstable: {kind}."
+
+
+def _stable_enough(fp: Any) -> bool:
+    return bool(fp.stable) or float(fp.max_real_eigenvalue) <= STABILITY_TOLERANCE
+
+
+def reference_fixed_point(fixed_points: Sequence[Any] | None) -> tuple[Any | None, str]:
+    """The first stable fixed point, else the first marginally stable one, else none.
+
+    Returns
+    -------
+    (fixed point or None, description)
+    """
+    if not fixed_points:
+        return None, "no fixed point"
+    for fp in fixed_points:
+        if bool(fp.stable):
+            return fp, f"first stable fixed point ({fp.classification})"
+    for fp in fixed_points:
+        if _stable_enough(fp):
+            return fp, "first marginally stable fixed point (max Re λ ≈ 0)"
+    return None, "no stable fixed point"
+
+
+def nearest_fixed_point(fixed_points: Sequence[Any] | None, currents: np.ndarray) -> Any | None:
+    """The (marginally) stable fixed point whose currents are closest (Euclidean) to ``currents``."""
+    candidates = [fp for fp in (fixed_points or []) if _stable_enough(fp)]
+    if not candidates:
+        return None
+    target = np.asarray(currents, dtype=float)
+    distances = [float(np.linalg.norm(np.asarray(fp.currents, dtype=float) - target)) for fp in candidates]
+    return candidates[int(np.argmin(distances))]
+
+
+@dataclass(frozen=True)
+class MatchedFixedPoint:
+    """A fixed point of the g = 0 current equations matched to a simulated state.
+
+    Attributes
+    ----------
+    currents : numpy.ndarray, shape (C,)
+    A : numpy.ndarray, shape (R,)
+        ``sum U S S`` per region.
+    max_real_eigenvalue : float
+        Max Re of the Jacobian eigenvalues.
+    how : str
+        ``"refined"`` (Newton from the simulated state) or ``"nearest found"``.
+    """
+
+    currents: np.ndarray
+    A: np.ndarray
+    max_real_eigenvalue: float
+    how: str
+
+
+def refine_fixed_point(spec: ModelSpec, start: np.ndarray, residual_tol: float = 1e-10) -> MatchedFixedPoint | None:
+    """Polish a state onto a fixed point of the g = 0 current equations; None if it fails or is unstable.
+
+    Runs the fixed-point solver's batched Levenberg–Marquardt iteration on
+    ``F(S) = -S + psi(Delta(S))[src] (T S)`` from ``start`` (e.g. a simulation's
+    time-averaged currents). On a continuous attractor manifold (THEORY §5) this picks
+    the fixed point the simulation sits next to, which a list of isolated starts cannot.
+    """
+    from mrdmft.solvers.compiled import BoundSystem
+    from mrdmft.solvers.fixed_point_newton import levenberg_marquardt
+
+    kernel = BoundSystem.from_spec(spec)
+    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, np.asarray(start, dtype=float)[None, :], residual_tol)
+    if not bool(batch.converged[0]):
+        return None
+    point = batch.currents[0]
+    top = float(np.linalg.eigvals(kernel.jacobian(point[None, :])[0]).real.max())
+    if top > STABILITY_TOLERANCE:
+        return None
+    return MatchedFixedPoint(point, kernel.variance(point[None, :])[0], top, "refined")
+
+
+def match_fixed_point(
+    spec: ModelSpec, fixed_points: Sequence[Any] | None, currents: np.ndarray, max_relative_distance: float = 0.5
+) -> MatchedFixedPoint | None:
+    """The stable fixed point a simulated state sits at: refined from it, else the nearest found.
+
+    A candidate is accepted only if ``|S* - S| <= max_relative_distance * |S|`` (so a
+    limit cycle's time average is not mistaken for a fixed point); otherwise None.
+    """
+    state = np.asarray(currents, dtype=float)
+    limit = max_relative_distance * max(float(np.linalg.norm(state)), 1e-6)
+    refined = refine_fixed_point(spec, state)
+    if refined is not None and np.linalg.norm(refined.currents - state) <= limit:
+        return refined
+    nearest = nearest_fixed_point(fixed_points, state)
+    if nearest is None or np.linalg.norm(np.asarray(nearest.currents, dtype=float) - state) > limit:
+        return None
+    return MatchedFixedPoint(
+        np.asarray(nearest.currents, dtype=float), fixed_point_A(nearest, spec.regions),
+        float(nearest.max_real_eigenvalue), "nearest found",
+    )
+
+
+# ====================================================================== simulation vs theory
+@dataclass(frozen=True)
+class SimulationComparison:
+    """Finite-N simulations against the mean-field prediction.
+
+    Attributes
+    ----------
+    regions : tuple of str
+    t_settle : float
+        Time averages use ``t >= t_settle``.
+    measured_A : numpy.ndarray, shape (R,)
+        Mean over runs of ``A^alpha = sum U Sbar Sbar`` of the time-averaged currents.
+    measured_root_A_sem : numpy.ndarray, shape (R,)
+        Standard error over runs of ``sqrt(A^alpha)`` (NaN for one run).
+    measured_currents : numpy.ndarray, shape (C,)
+        Time-averaged currents of the first run.
+    predicted_A : numpy.ndarray, shape (R,) or None
+        Mean-field ``A^alpha`` (mean over runs of the matched prediction; None when the
+        theory has no fixed-point or stationary prediction).
+    predicted_currents : numpy.ndarray, shape (C,) or None
+        Currents of the stable fixed point matched to the first run.
+    source : str
+        Where the prediction comes from.
+    """
+
+    regions: tuple[str, ...]
+    t_settle: float
+    measured_A: np.ndarray
+    measured_root_A_sem: np.ndarray
+    measured_currents: np.ndarray
+    predicted_A: np.ndarray | None
+    predicted_currents: np.ndarray | None
+    source: str
+
+    @property
+    def relative_error_A(self) -> np.ndarray | None:
+        """``(A_measured - A_predicted) / |A_predicted|`` per region (None without a prediction)."""
+        if self.predicted_A is None:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.measured_A - self.predicted_A) / np.abs(self.predicted_A)
+
+    def table(self) -> Table:
+        """Measured vs predicted ``sqrt(A^alpha)`` per region."""
+        root_measured = np.sqrt(np.clip(self.measured_A, 0.0, None))
+        if self.predicted_A is None:
+            rows = [[r, root_measured[k], self.measured_root_A_sem[k], "—", "—"] for k, r in enumerate(self.regions)]
+        else:
+            root_predicted = np.sqrt(np.clip(self.predicted_A, 0.0, None))
+            error = self.relative_error_A
+            rows = [
+                [r, root_measured[k], self.measured_root_A_sem[k], root_predicted[k],
+                 f"{100 * error[k]:+.1f} %".replace("-", "−") if np.isfinite(error[k]) else "—"]
+                for k, r in enumerate(self.regions)
+            ]
+        headers = ["region", "√A measured", "s.e. (runs)", "√A predicted", "rel. error of A"]
+        return Table.build(headers, rows, caption=f"Simulation (t ≥ {format_number(self.t_settle)}) vs theory",
+                           note=f"prediction: {self.source}")
+
+
+def compare_simulation(
+    spec: ModelSpec,
+    runs: Sequence[Any],
+    fixed_points: Sequence[Any] | None = None,
+    stationary_A: np.ndarray | None = None,
+    t_settle: float | None = None,
+) -> SimulationComparison:
+    """Compare finite-N simulations with the mean-field prediction.
+
+    Measured: ``A^alpha = sum U Sbar Sbar`` of each run's currents averaged over
+    ``t >= t_settle`` (THEORY §4). Predicted, in this order: without disorder
+    (``fixed_points`` given), the stable fixed point matched to each run by
+    :func:`match_fixed_point`; with disorder, ``stationary_A`` (THEORY §4); else none
+    (e.g. no stable fixed point: a limit cycle or chaos).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The simulated model.
+    runs : sequence of simulation results
+        Each with ``t`` (n_t,), ``currents`` (n_t, C).
+    fixed_points : sequence, optional
+        Fixed points of the g = 0 current equations (``None`` for models with disorder).
+    stationary_A : numpy.ndarray, shape (R,), optional
+        Stationary ``A^alpha`` for models with disorder.
+    t_settle : float, optional
+        Start of the time averages; default: half of the simulated time.
+
+    Returns
+    -------
+    SimulationComparison
+    """
+    if not runs:
+        raise ValueError("compare_simulation needs at least one simulation run")
+    regions = tuple(spec.regions)
+    t_end = float(np.asarray(runs[0].t)[-1])
+    t_settle = 0.5 * t_end if t_settle is None else float(t_settle)
+    averages = [np.asarray(run.currents)[np.asarray(run.t) >= t_settle].mean(axis=0) for run in runs]
+    measured = structured_variance(spec, np.array(averages))
+    root = np.sqrt(np.clip(measured, 0.0, None))
+    sem = root.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.full(len(regions), np.nan)
+    matched = [match_fixed_point(spec, fixed_points, s) for s in averages] if fixed_points is not None else []
+    if matched and all(m is not None for m in matched):
+        predicted_A = np.mean([m.A for m in matched], axis=0)
+        predicted_currents = matched[0].currents
+        how = sorted({m.how for m in matched})
+        source = f"stable fixed point of the mean-field equations matched to each run ({', '.join(how)})"
+    elif stationary_A is not None:
+        predicted_A, predicted_currents = np.asarray(stationary_A, dtype=float), None
+        source = "stationary solution per region (THEORY §4)"
+    else:
+        predicted_A, predicted_currents = None, None
+        source = "none (no stable fixed point near the simulated state)"
+    return SimulationComparison(
+        regions=regions,
+        t_settle=t_settle,
+        measured_A=measured.mean(axis=0),
+        measured_root_A_sem=sem,
+        measured_currents=averages[0],
+        predicted_A=predicted_A,
+        predicted_currents=predicted_currents,
+        source=source,
+    )
+
+
+# ====================================================================== building the report
+class ReportExecutionError(RuntimeError):
+    """A cell of the report notebook failed; nothing was written.
+
+    Attributes
+    ----------
+    cell_number : int
+        1-based number of the failing code cell (0: the kernel did not start).
+    n_cells : int
+        Number of code cells.
+    heading : str
+        The progress label of the cell (its section heading).
+    ename, evalue : str
+        The exception raised inside the kernel.
+    """
+
+    def __init__(self, cell_number: int, n_cells: int, heading: str, ename: str, evalue: str) -> None:
+        self.cell_number, self.n_cells, self.heading = cell_number, n_cells, heading
+        self.ename, self.evalue = ename, evalue
+        super().__init__(
+            f"report cell [{cell_number}/{n_cells}] '{heading}' failed: {ename}: {evalue} "
+            "(no report was written; an earlier report in the output directory is unchanged)"
+        )
+
+
+def template_path() -> Path:
+    """Path of the template notebook shipped with the package."""
+    return Path(str(resources.files("mrdmft") / "templates" / "report.ipynb"))
+
+
+def _check_arguments(simulation_n: int, simulation_t_max: float, seeds: int, timeout: float) -> None:
+    checks = [
+        ("simulation_n", isinstance(simulation_n, (int, np.integer)) and not isinstance(simulation_n, bool) and simulation_n >= 2,
+         f"{simulation_n!r} is not an integer >= 2", "give the number of neurons per region, e.g. 4000"),
+        ("simulation_t_max", isinstance(simulation_t_max, (int, float)) and not isinstance(simulation_t_max, bool)
+         and math.isfinite(simulation_t_max) and simulation_t_max > 0,
+         f"{simulation_t_max!r} is not a positive number", "give the simulated time in units of tau, e.g. 100"),
+        ("seeds", isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) and seeds >= 1,
+         f"{seeds!r} is not an integer >= 1", "give the number of simulated networks, e.g. 1"),
+        ("timeout", isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and math.isfinite(timeout) and timeout > 0,
+         f"{timeout!r} is not a positive number", "give the per-cell time limit in seconds"),
+    ]
+    for field, ok, problem, fix in checks:
+        if not ok:
+            raise ModelInputError(field, problem, fix)
+
+
+def _model_argument(model: str | os.PathLike[str] | None) -> str | None:
+    """What the notebook passes to ``load_model``: a preset name or an absolute file path."""
+    if model is None:
+        return None
+    path = Path(model)
+    return str(path.resolve()) if path.is_file() else str(model)
+
+
+def inject_parameters(nb: Any, values: Mapping[str, Any]) -> None:
+    """Replace the source of the cell tagged ``parameters`` by assignments of ``values`` (in place).
+
+    Raises
+    ------
+    ValueError
+        If the notebook has no cell tagged ``parameters``.
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            lines = ["# Parameters (written by mrdmft report)"]
+            lines += [f"{name} = {value!r}" for name, value in values.items()]
+            cell.source = "\n".join(lines)
+            return
+    raise ValueError("the report template has no cell tagged 'parameters'")
+
+
+def cell_labels(nb: Any) -> dict[int, str]:
+    """Map the index of each code cell to a progress label.
+
+    The label is the nearest markdown heading above the cell (``$`` removed), followed
+    by the cell's first line when that is a comment (``"5. Simulation: simulate the network"``).
+    """
+    heading = "start"
+    out: dict[int, str] = {}
+    for index, cell in enumerate(nb.cells):
+        lines = cell.source.splitlines()
+        if cell.cell_type == "markdown":
+            titles = [line.lstrip("# ").strip() for line in lines if line.lstrip().startswith("#")]
+            heading = titles[0].replace("$", "") if titles else heading
+        elif cell.cell_type == "code":
+            first = lines[0].strip() if lines else ""
+            comment = first.lstrip("# ").strip() if first.startswith("#") else ""
+            out[index] = f"{heading}: {comment}" if comment else heading
+    return out
+
+
+def _kernel_manager_class() -> type:
+    """A KernelManager whose ``python3`` kernel runs the current interpreter (``sys.executable``)."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    class CurrentInterpreterSpecs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: D102
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name=f"Python 3 ({sys.executable})",
+                language="python",
+                resource_dir="",
+            )
+
+    class CurrentInterpreterKernelManager(KernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self) -> KernelSpecManager:
+            return CurrentInterpreterSpecs()
+
+    return CurrentInterpreterKernelManager
+
+
+def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: str) -> None:
+    """Execute ``nb`` in place with nbclient, printing ``[k/n] label`` per code cell to ``progress``.
+
+    The kernel runs in ``workdir`` (its current directory) and its own log goes to
+    ``workdir/kernel.log`` (quoted when the kernel dies).
+
+    Raises
+    ------
+    ReportExecutionError
+        When a cell raises, times out or the kernel dies.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    labels = cell_labels(nb)
+    order = {index: k + 1 for k, index in enumerate(sorted(labels))}
+    n = len(order)
+    state: dict[str, Any] = {"index": None}
+
+    def on_start(cell: Any, cell_index: int) -> None:
+        if cell.cell_type != "code":
+            return
+        state["index"] = cell_index
+        if progress is not None:
+            print(f"[{order[cell_index]}/{n}] {labels[cell_index]}", file=progress, flush=True)
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        startup_timeout=120,
+        kernel_name="python3",
+        kernel_manager_class=_kernel_manager_class(),
+        allow_errors=False,
+        record_timing=False,
+        resources={"metadata": {"path": workdir}},
+        on_cell_start=on_start,
+    )
+    log_path = Path(workdir) / "kernel.log"
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            client.execute(stderr=log, stdout=log)
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+        index = state["index"]
+        number = order.get(index, 0) if index is not None else 0
+        label = labels.get(index, "kernel start") if index is not None else "kernel start"
+        ename = str(getattr(exc, "ename", type(exc).__name__))
+        evalue = getattr(exc, "evalue", None)
+        if evalue is None:
+            text = str(exc).strip()
+            evalue = text.splitlines()[-1] if text else ""
+            log_tail = log_path.read_text(errors="replace").strip().splitlines()[-5:] if log_path.exists() else []
+            if log_tail:
+                evalue += " | kernel log: " + " / ".join(log_tail)
+        raise ReportExecutionError(number, n, label, ename, str(evalue)) from exc
+
+
+def _write_atomically(out_dir: Path, contents: Mapping[str, str]) -> None:
+    """Write every ``name -> text`` into ``out_dir`` through temporary files.
+
+    The files are renamed into place only once all of them are written, so ``out_dir``
+    holds either the old or the new files (see :func:`atomic_output`).
+    """
+    with ExitStack() as stack:
+        for name, text in contents.items():
+            stack.enter_context(atomic_output(out_dir / name, binary=False)).write(text)
+
+
+def build_report(
+    model: str | os.PathLike[str] | None = None,
+    out_dir: Path | str = "mrdmft-report",
+    progress: bool = True,
+    simulation_n: int | None = None,
+    simulation_t_max: float | None = None,
+    seeds: int = 1,
+    timeout: float = 600,
+) -> Path:
+    """Build the executed-notebook report of a model.
+
+    Copies ``templates/report.ipynb``, writes ``model``, ``simulation_n``,
+    ``simulation_t_max`` and ``seeds`` into its ``parameters`` cell, executes it in a
+    ``python3`` kernel running ``sys.executable``, and saves ``report.ipynb`` and
+    ``report.html`` into ``out_dir`` (temporary files, then ``os.replace``). Other files in
+    ``out_dir`` are never touched; nothing is written when the model is invalid or a cell
+    fails.
+
+    Parameters
+    ----------
+    model : str or path, optional
+        Preset name or path to a TOML model file; default: the built-in ``fig3-1``.
+    out_dir : path
+        Output directory (created if missing).
+    progress : bool
+        Print ``[k/n] <section>`` to stderr as each code cell starts.
+    simulation_n : int, optional
+        Neurons per region (times the region's size fraction) in the finite-N simulation.
+        Default from :func:`default_simulation_size`: 4000 without disorder, 1000 with.
+    simulation_t_max : float, optional
+        Simulated time, units of tau. Default: 150 without disorder, 100 with.
+    seeds : int
+        Number of independently sampled networks (mean ± standard error).
+    timeout : float
+        Time limit per cell, seconds.
+
+    Returns
+    -------
+    pathlib.Path
+        Path of ``report.html``.
+
+    Raises
+    ------
+    ModelInputError
+        Invalid model or arguments (before anything is written).
+    ReportExecutionError
+        A cell failed (nothing is written).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    spec = load_model(model)  # validate first: ModelInputError before anything is written
+    default_n, default_t_max = default_simulation_size(spec)
+    simulation_n = default_n if simulation_n is None else simulation_n
+    simulation_t_max = default_t_max if simulation_t_max is None else simulation_t_max
+    _check_arguments(simulation_n, simulation_t_max, seeds, timeout)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ModelInputError("out_dir", f"{out} exists and is not a directory", "give a directory path")
+
+    nb = nbformat.read(template_path(), as_version=4)
+    inject_parameters(
+        nb,
+        {
+            "model": _model_argument(model),
+            "simulation_n": int(simulation_n),
+            "simulation_t_max": float(simulation_t_max),
+            "seeds": int(seeds),
+        },
+    )
+    stream = sys.stderr if progress else None
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mrdmft-report-") as workdir:
+        execute_notebook(nb, timeout=float(timeout), progress=stream, workdir=workdir)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out, {"report.ipynb": nbformat.writes(nb), "report.html": body})
+    if stream is not None:
+        print(f"report written to {out / 'report.html'} ({time.perf_counter() - started:.0f} s)", file=stream, flush=True)
+    return out / "report.html"

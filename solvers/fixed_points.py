@@ -1,0 +1,309 @@
+"""Fixed points of the current dynamics without disorder (THEORY §2, §5, §7).
+
+For g = 0 the currents obey ``dS/dt = F(S) = -S + psi(Delta(S))[src] * (T S)`` with
+``Delta_beta = sum U S S`` (the derived equations, evaluated by
+:class:`~mrdmft.solvers.compiled.BoundSystem`). :func:`find_fixed_points`
+
+1. draws ``n_starts`` random initial currents (and always adds ``S = 0``),
+2. drives all of them to roots of ``F`` at once with batched Levenberg–Marquardt steps
+   using the derived Jacobian (:mod:`mrdmft.solvers.fixed_point_newton`); damping keeps
+   the steps well defined where the Jacobian is singular, as on the continuous
+   manifolds of symmetric models,
+3. keeps the starts with ``max |F| <= residual_tol``, removes numerically identical
+   points (max-norm distance ``<= 1e-6 * scale``; distinct points of a manifold are all
+   kept),
+4. classifies each point by the eigenvalues ``lambda`` of the Jacobian ``dF/dS``:
+
+   * ``"stable"``   — every ``Re lambda < -eig_tol``;
+   * ``"marginal"`` — no ``Re lambda > eig_tol`` but some ``|Re lambda| <= eig_tol``
+     (zero modes along a manifold of fixed points; counted as stable);
+   * ``"unstable"`` — some ``Re lambda > eig_tol``.
+
+   ``eig_tol`` is absolute, in units of the inverse time constant (1 / tau).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mrdmft.theory.spec import ModelSpec
+
+from .fixed_point_inputs import positive_integer, positive_number, require_no_disorder
+from .compiled import BoundSystem
+from .fixed_point_newton import levenberg_marquardt
+from .stability import sorted_eigenvalues
+
+DEDUPE_TOL = 1e-6
+"""Fixed points closer than ``DEDUPE_TOL * scale`` (max norm) are the same point."""
+
+START_RANGE = (0.2, 2.0)
+"""Random starts have per-region variance ``(r * scale)^2`` with ``r`` log-uniform in this range."""
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """One fixed point ``S*`` of the g = 0 current dynamics.
+
+    Attributes
+    ----------
+    currents : numpy.ndarray, shape (C,)
+        ``S*``, channel order.
+    variance : numpy.ndarray, shape (R,)
+        ``A^beta = Delta^beta = sum_{f, f' into beta} U_{f f'} S_f S_f'``.
+    gain : numpy.ndarray, shape (R,)
+        ``psi(A^beta)``.
+    eigenvalues : numpy.ndarray of complex, shape (C,)
+        Eigenvalues of the Jacobian ``dF/dS`` at ``S*``, sorted by real part (descending).
+    max_real_eigenvalue : float
+        ``max Re lambda``.
+    classification : str
+        ``"stable"``, ``"marginal"`` or ``"unstable"`` (see module docstring).
+    stable : bool
+        No eigenvalue with ``Re lambda > eig_tol`` (``"marginal"`` counts as stable).
+    residual : float
+        ``max |dS/dt|`` at ``S*``.
+    """
+
+    currents: np.ndarray
+    variance: np.ndarray
+    gain: np.ndarray
+    eigenvalues: np.ndarray
+    max_real_eigenvalue: float
+    classification: str
+    stable: bool
+    residual: float
+
+
+@dataclass(frozen=True)
+class FixedPointResult:
+    """Distinct fixed points found by :func:`find_fixed_points`, stable ones first.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    channel_names : list of str
+        Names of the currents (``"SOURCE->TARGET"``).
+    regions : tuple of str
+        Region names.
+    fixed_points : tuple of FixedPoint
+        Distinct fixed points; stable (and marginal) ones first, then by increasing
+        ``max_real_eigenvalue``. Always contains ``S = 0``.
+    n_starts : int
+        Number of random starts (``S = 0`` is an extra start).
+    n_converged : int
+        Random starts that reached ``max |dS/dt| <= residual_tol``.
+    success : bool
+        At least one random start converged.
+    status : int
+        0: every start converged; 1: some starts did not converge (success is still
+        True); 2: no random start converged (only ``S = 0`` is reported).
+    message : str
+        Human-readable summary.
+    residual_tol, eig_tol : float
+        Tolerances used.
+    """
+
+    model: str
+    channel_names: list[str]
+    regions: tuple[str, ...]
+    fixed_points: tuple[FixedPoint, ...]
+    n_starts: int
+    n_converged: int
+    success: bool
+    status: int
+    message: str
+    residual_tol: float
+    eig_tol: float
+
+    @property
+    def stable_points(self) -> tuple[FixedPoint, ...]:
+        """The stable and marginal fixed points."""
+        return tuple(p for p in self.fixed_points if p.stable)
+
+    def to_json(self) -> dict:
+        """JSON-ready dict (DESIGN.md contract for ``fixed-points --json``).
+
+        Keys: ``model``, ``fixed_points`` (each with ``currents`` {edge: S}, ``A``
+        {region: sum U S S}, ``gain`` {region: psi}, ``stable``, ``max_real_eigenvalue``,
+        and also ``classification``, ``residual``, ``eigenvalues`` [[re, im], ...]),
+        plus ``n_starts``, ``n_converged``, ``success``, ``status``, ``message``,
+        ``residual_tol``, ``eig_tol``.
+        """
+        return {
+            "model": self.model,
+            "fixed_points": [
+                {
+                    "currents": dict(zip(self.channel_names, map(float, p.currents))),
+                    "A": dict(zip(self.regions, map(float, p.variance))),
+                    "gain": dict(zip(self.regions, map(float, p.gain))),
+                    "stable": bool(p.stable),
+                    "max_real_eigenvalue": float(p.max_real_eigenvalue),
+                    "classification": p.classification,
+                    "residual": float(p.residual),
+                    "eigenvalues": [[float(z.real), float(z.imag)] for z in p.eigenvalues],
+                }
+                for p in self.fixed_points
+            ],
+            "n_starts": self.n_starts,
+            "n_converged": self.n_converged,
+            "success": self.success,
+            "status": self.status,
+            "message": self.message,
+            "residual_tol": self.residual_tol,
+            "eig_tol": self.eig_tol,
+        }
+
+
+def default_scale(kernel: BoundSystem) -> float:
+    """Typical size of the structured variance's square root at a fixed point.
+
+    A fixed point needs ``psi`` of order ``1 / rho`` with ``rho`` the spectral radius of
+    ``T``, i.e. ``Delta ~ psi^{-1}(1 / rho)``; returns ``sqrt`` of that (``rho`` is
+    clipped to at least 1.1 so the value stays positive).
+    """
+    rho = float(np.max(np.abs(np.linalg.eigvals(kernel.T))))
+    delta = float(kernel.gains.inverse(1.0 / max(rho, 1.1)))
+    return float(np.sqrt(delta))
+
+
+def random_starts(spec: ModelSpec, n_starts: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """``n_starts`` random current vectors (n, C).
+
+    Entries are ``r * scale * z / sqrt(k)`` with ``z`` standard normal, ``k`` the number
+    of channels entering the channel's target region and ``r`` log-uniform in
+    :data:`START_RANGE`, so the structured variance of a region is about ``(r scale)^2``.
+    """
+    target = spec.channel_target
+    fan_in = np.bincount(target, minlength=spec.n_regions)[target]
+    radius = np.exp(rng.uniform(*np.log(START_RANGE), size=(n_starts, 1)))
+    return radius * scale * rng.standard_normal((n_starts, spec.n_channels)) / np.sqrt(fan_in)
+
+
+def deduplicate(points: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of the first point of every group closer than ``tol`` (max norm)."""
+    removed = np.zeros(len(points), dtype=bool)
+    keep = []
+    for i in range(len(points)):
+        if removed[i]:
+            continue
+        keep.append(i)
+        removed[i:] |= np.abs(points[i:] - points[i]).max(axis=1) <= tol
+    return np.array(keep, dtype=int)
+
+
+def classify(eigenvalues: np.ndarray, eig_tol: float) -> str:
+    """``"stable"``, ``"marginal"`` or ``"unstable"`` from Jacobian eigenvalues."""
+    top = float(np.max(eigenvalues.real))
+    if top > eig_tol:
+        return "unstable"
+    return "marginal" if top >= -eig_tol else "stable"
+
+
+def find_fixed_points(
+    spec: ModelSpec,
+    n_starts: int = 200,
+    seed: int = 0,
+    residual_tol: float = 1e-10,
+    eig_tol: float = 1e-7,
+    scale: float | None = None,
+) -> FixedPointResult:
+    """Find and classify fixed points of the g = 0 current dynamics by multi-start LM.
+
+    Solves ``-S + psi(Delta(S))[src] * (T S) = 0`` (module docstring) from ``S = 0`` and
+    ``n_starts`` random starts, keeps roots with ``max |dS/dt| <= residual_tol``,
+    removes duplicates and classifies each by the Jacobian eigenvalues.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Model with ``g = 0`` in every region.
+    n_starts : int
+        Number of random starts.
+    seed : int
+        Seed of the random starts.
+    residual_tol : float
+        Acceptance tolerance on ``max |dS/dt|``.
+    eig_tol : float
+        Absolute tolerance on real parts of Jacobian eigenvalues (classification).
+    scale : float, optional
+        Typical size of ``sqrt(Delta)`` for the random starts (default:
+        :func:`default_scale`); also sets the duplicate tolerance ``1e-6 * scale``.
+
+    Returns
+    -------
+    FixedPointResult
+
+    Raises
+    ------
+    ModelInputError
+        If a region has ``g > 0`` (its fixed points need the two-time theory) or an
+        argument is out of range.
+    """
+    require_no_disorder(spec)
+    n_starts = positive_integer(n_starts, "n_starts")
+    seed = positive_integer(seed, "seed", minimum=0)
+    residual_tol = positive_number(residual_tol, "residual_tol", "give a small positive tolerance, e.g. 1e-10")
+    eig_tol = positive_number(eig_tol, "eig_tol", "give a small positive tolerance, e.g. 1e-7")
+    kernel = BoundSystem.from_spec(spec)
+    if scale is None:
+        scale = default_scale(kernel)
+    else:
+        scale = positive_number(scale, "scale", "give the typical size of sqrt(Delta) of the starts, e.g. 1.0, or omit it")
+
+    rng = np.random.default_rng(seed)
+    starts = np.vstack([np.zeros((1, spec.n_channels)), random_starts(spec, n_starts, scale, rng)])
+    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, starts, residual_tol)
+    n_converged = int(batch.converged[1:].sum())
+
+    good = np.flatnonzero(batch.converged)
+    good = good[np.argsort(batch.residual[good], kind="stable")]
+    good = good[deduplicate(batch.currents[good], DEDUPE_TOL * scale)]
+    points = batch.currents[good]
+    eigenvalues = sorted_eigenvalues(kernel.jacobian(points))
+    variance = kernel.variance(points)
+    gain = kernel.gains.gain(variance)
+
+    found = []
+    for k, index in enumerate(good):
+        label = classify(eigenvalues[k], eig_tol)
+        found.append(
+            FixedPoint(
+                currents=points[k],
+                variance=variance[k],
+                gain=gain[k],
+                eigenvalues=eigenvalues[k],
+                max_real_eigenvalue=float(eigenvalues[k, 0].real),
+                classification=label,
+                stable=label != "unstable",
+                residual=float(batch.residual[index]),
+            )
+        )
+    found.sort(key=lambda p: (not p.stable, p.max_real_eigenvalue))
+
+    n_stable = sum(p.stable for p in found)
+    if n_converged == n_starts:
+        status, text = 0, "all starts converged"
+    elif n_converged > 0:
+        status, text = 1, f"{n_starts - n_converged} of {n_starts} starts did not converge"
+    else:
+        status, text = 2, "no random start converged; only S = 0 is reported"
+    message = (
+        f"{len(found)} distinct fixed points ({n_stable} stable or marginal) from {n_starts} random starts "
+        f"and S = 0; {text} (residual_tol {residual_tol:g})"
+    )
+    return FixedPointResult(
+        model=spec.name,
+        channel_names=spec.channel_names,
+        regions=tuple(spec.regions),
+        fixed_points=tuple(found),
+        n_starts=n_starts,
+        n_converged=n_converged,
+        success=n_converged > 0,
+        status=status,
+        message=message,
+        residual_tol=residual_tol,
+        eig_tol=eig_tol,
+    )
