@@ -1,0 +1,622 @@
+"""Stationary solutions per region: static, chaos with currents, pure chaos (THEORY §4-5).
+
+A region with disorder ``g`` whose gain is pinned by a loop of strength ``lambda > 1``
+has total variance ``Delta0 = psi^{-1}(1/lambda)``. Its stationary state solves the
+particle-in-a-potential problem derived in :mod:`mrdmft.theory.stationary_equations`:
+
+* **static** (``Delta_inf = Delta0``, ``A = Delta0 - g^2 C(Delta0, Delta0, Delta0)``) while
+  ``V''(Delta0) = -1 + g^2 <phi'^2>(Delta0) <= 0``;
+* **chaos+currents** (``0 < Delta_inf < Delta0``, ``A = Delta_inf - g^2 C(Delta0, Delta0, Delta_inf) > 0``)
+  where the reduced energy condition below changes sign inside ``(0, Delta0)``;
+* **chaos** (``A = 0``, ``Delta_inf = 0``, ``Delta0`` = SCS variance of ``g``) once the SCS
+  variance exceeds the pinned one; **quiescent** (all zero) when ``g <= 1`` and ``lambda <= 1``.
+
+Root finding never sees the trivial root ``Delta_inf = Delta0``: it works with the
+*reduced energy*
+
+    G(Delta0, x, g) = [V(Delta0) - V(x)] / (Delta0 - x)^2 = int_0^1 (1 - t) V''(x + t (Delta0 - x)) dt,
+
+(exact because ``V'(x) = 0`` once ``A`` is eliminated), whose limit at ``x = Delta0`` is
+``V''(Delta0) / 2``. For ``Delta0 - x <= 1`` the integral is evaluated by Gauss-Legendre
+quadrature of the lambdified ``V''`` (no cancellation near the double root); otherwise the
+lambdified closed-form energy condition is divided by ``(Delta0 - x)^2``. The tests check
+this fast path against the derived energy condition evaluated with mpmath.
+
+Roots are found by vectorized bisection on a sign-changing bracket (so a whole grid of
+``(lambda, g)`` is solved at once and a root is never lost to a NaN); per-point failures
+are reported in ``success`` / ``status`` / ``message``. Transition values of ``g`` are
+the closed forms of :func:`mrdmft.theory.stationary_equations.transition_formulas`,
+evaluated with mpmath.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import mpmath as mp
+import numpy as np
+import sympy as sp
+
+from mrdmft.theory.errors import ModelInputError
+from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.stationary_equations import StationaryEquations, stationary_equations
+
+from .lambdify_batched import MODULES
+
+PHASES = ("static", "chaos+currents", "chaos", "quiescent")
+STATUS_MESSAGES = {
+    0: "converged",
+    1: "no sign change of the reduced energy on the expected bracket",
+    2: "bisection did not converge",
+    3: "non-finite value of the reduced energy",
+}
+_QUADRATURE_NODES = 24
+_QUADRATURE_SPAN = 1.0  # use quadrature when Delta0 - Delta_inf <= this
+_BISECTION_STEPS = 200
+#: A region whose structured variance at the g = 0 fixed point is below this has no active loop.
+LOOP_A_TOLERANCE = 1e-9
+
+
+# ---------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class StationarySolution:
+    """Stationary state of one region.
+
+    Attributes
+    ----------
+    phase : str
+        ``"static"``, ``"chaos+currents"``, ``"chaos"`` or ``"quiescent"``.
+    Delta0 : float
+        Total variance ``Delta(0)``.
+    Delta_inf : float
+        ``Delta(tau -> infinity)`` (equals ``Delta0`` in the static phase).
+    A : float
+        Structured (static, current-carrying) variance.
+    g : float
+        Disorder strength.
+    loop_strength : float
+        Loop strength ``lambda`` (0: no loop).
+    success : bool
+        Whether the solve succeeded (values are NaN otherwise).
+    status : int
+        0 success; 1 no bracket; 2 no convergence; 3 non-finite values.
+    message : str
+        Human-readable status.
+    """
+
+    phase: str
+    Delta0: float
+    Delta_inf: float
+    A: float
+    g: float
+    loop_strength: float
+    success: bool
+    status: int
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-JSON dict of the solution."""
+        return {
+            "phase": self.phase,
+            "Delta0": self.Delta0,
+            "Delta_inf": self.Delta_inf,
+            "A": self.A,
+            "g": self.g,
+            "loop_strength": self.loop_strength,
+            "success": self.success,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class StationarySweep:
+    """Stationary solutions on a broadcast grid of ``(loop_strength, g)``.
+
+    Attributes
+    ----------
+    loop_strength, g : numpy.ndarray
+        The broadcast inputs.
+    phase : numpy.ndarray of str
+        Phase per point.
+    Delta0, Delta_inf, A : numpy.ndarray
+        Solution per point (NaN where ``success`` is False).
+    success : numpy.ndarray of bool
+    status : numpy.ndarray of int
+    """
+
+    loop_strength: np.ndarray
+    g: np.ndarray
+    phase: np.ndarray
+    Delta0: np.ndarray
+    Delta_inf: np.ndarray
+    A: np.ndarray
+    success: np.ndarray
+    status: np.ndarray
+
+    def solution(self, index: tuple[int, ...] | int) -> StationarySolution:
+        """The :class:`StationarySolution` of one grid point."""
+        status = int(self.status[index])
+        return StationarySolution(
+            phase=str(self.phase[index]),
+            Delta0=float(self.Delta0[index]),
+            Delta_inf=float(self.Delta_inf[index]),
+            A=float(self.A[index]),
+            g=float(self.g[index]),
+            loop_strength=float(self.loop_strength[index]),
+            success=bool(self.success[index]),
+            status=status,
+            message=STATUS_MESSAGES[status],
+        )
+
+
+@dataclass(frozen=True)
+class StationaryReport:
+    """Per-region stationary solutions and transition values of a model.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    regions : tuple of str
+        Region names.
+    loop_strengths : numpy.ndarray, shape (R,)
+        ``lambda^alpha`` used (0: no loop).
+    loop_source : str
+        ``"given"`` or ``"fixed_points"`` (``1 / psi`` of the first stable g = 0 fixed point).
+    solutions : tuple of StationarySolution
+        One per region.
+    g_chaos_onset, g_currents_vanish : numpy.ndarray, shape (R,)
+        Transition values of ``g`` for each region's loop strength.
+    """
+
+    model: str
+    regions: tuple[str, ...]
+    loop_strengths: np.ndarray
+    loop_source: str
+    solutions: tuple[StationarySolution, ...]
+    g_chaos_onset: np.ndarray
+    g_currents_vanish: np.ndarray
+
+    @property
+    def A(self) -> np.ndarray:
+        """Structured variance per region."""
+        return np.array([s.A for s in self.solutions])
+
+    @property
+    def success(self) -> bool:
+        """True if every region's solve succeeded."""
+        return all(s.success for s in self.solutions)
+
+    @property
+    def message(self) -> str:
+        """Summary of the per-region statuses."""
+        failed = [f"{name}: {s.message}" for name, s in zip(self.regions, self.solutions) if not s.success]
+        return "; ".join(failed) if failed else "converged"
+
+    def to_dict(self) -> dict[str, object]:
+        """Dict following the ``stationary --json`` contract of DESIGN.md (plus extra keys)."""
+        regions = {}
+        for k, (name, sol) in enumerate(zip(self.regions, self.solutions)):
+            regions[name] = {
+                "phase": sol.phase,
+                "Delta0": sol.Delta0,
+                "Delta_inf": sol.Delta_inf,
+                "A": sol.A,
+                "g_chaos_onset": float(self.g_chaos_onset[k]),
+                "g_currents_vanish": float(self.g_currents_vanish[k]),
+                "g": sol.g,
+                "loop_strength": sol.loop_strength,
+                "success": sol.success,
+                "message": sol.message,
+            }
+        return {"model": self.model, "loop_source": self.loop_source, "regions": regions}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text of :meth:`to_dict` (non-finite numbers become ``null``)."""
+
+        def clean(value: object) -> object:
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            return value
+
+        return json.dumps(clean(self.to_dict()), indent=indent)
+
+
+# ---------------------------------------------------------------------------- compiled functions
+@dataclass(frozen=True, eq=False)
+class _Compiled:
+    """Lambdified pieces of the stationary problem of one nonlinearity."""
+
+    equations: StationaryEquations
+    curvature: Callable[..., np.ndarray]  # V''(Delta; Delta0, g)
+    energy: Callable[..., np.ndarray]  # V(Delta0) - V(Delta_inf), A eliminated
+    static_variance: Callable[..., np.ndarray]  # A(Delta_inf; Delta0, g)
+    stability: Callable[..., np.ndarray]  # V''(Delta0; g)
+    pinned_variance: Callable[..., np.ndarray]  # Delta0(lambda)
+    chaos_onset: Callable[..., np.ndarray]  # g(Delta0)
+    currents_vanish: Callable[..., np.ndarray]  # g(Delta0)
+    mp_pinned_variance: Callable[..., object]
+    mp_chaos_onset: Callable[..., object]
+    mp_currents_vanish: Callable[..., object]
+    nodes: np.ndarray
+    weights: np.ndarray
+
+
+@lru_cache(maxsize=None)
+def _compiled(nonlinearity: str) -> _Compiled:
+    eq = stationary_equations(nonlinearity)
+    d, d0, dinf, g, lam = eq.delta, eq.delta0, eq.delta_inf, eq.g, eq.loop_strength
+
+    def numeric(args: list[sp.Symbol], expr: sp.Expr) -> Callable[..., np.ndarray]:
+        return sp.lambdify(args, expr, modules=MODULES)
+
+    def multiprecision(args: list[sp.Symbol], expr: sp.Expr) -> Callable[..., object]:
+        return sp.lambdify(args, expr, modules="mpmath")
+
+    x, w = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
+    nodes = (x + 1.0) / 2.0
+    weights = w / 2.0 * (1.0 - nodes)  # includes the (1 - t) kernel
+    return _Compiled(
+        equations=eq,
+        curvature=numeric([d, d0, g], eq.curvature),
+        energy=numeric([d0, dinf, g], eq.energy_condition),
+        static_variance=numeric([dinf, d0, g], eq.static_variance),
+        stability=numeric([d0, g], eq.stability),
+        pinned_variance=numeric([lam], eq.pinned_variance),
+        chaos_onset=numeric([d0], eq.chaos_onset),
+        currents_vanish=numeric([d0], eq.currents_vanish),
+        mp_pinned_variance=multiprecision([lam], eq.pinned_variance),
+        mp_chaos_onset=multiprecision([d0], eq.chaos_onset),
+        mp_currents_vanish=multiprecision([d0], eq.currents_vanish),
+        nodes=nodes,
+        weights=weights,
+    )
+
+
+def reduced_energy(delta0: np.ndarray, delta_inf: np.ndarray, g: np.ndarray, nonlinearity: str = "erf") -> np.ndarray:
+    """Reduced energy ``G = [V(Delta0) - V(Delta_inf)] / (Delta0 - Delta_inf)^2`` (A eliminated).
+
+    Implements ``G = int_0^1 (1 - t) V''(Delta_inf + t (Delta0 - Delta_inf)) dt`` by
+    Gauss-Legendre quadrature when ``Delta0 - Delta_inf <= 1`` and the lambdified energy
+    condition divided by ``(Delta0 - Delta_inf)^2`` otherwise; ``G(Delta0, Delta0, g) =
+    V''(Delta0) / 2``. Broadcasts over its arguments.
+
+    Parameters
+    ----------
+    delta0, delta_inf, g : array_like
+        Total variance, asymptotic variance (``0 <= delta_inf <= delta0``), disorder.
+    nonlinearity : str
+        Nonlinearity name.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``G``; a stationary solution with ``Delta_inf < Delta0`` has ``G = 0``.
+    """
+    c = _compiled(nonlinearity)
+    delta0, delta_inf, g = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (delta0, delta_inf, g)))
+    span = delta0 - delta_inf
+    out = np.empty(delta0.shape)
+    near = span <= _QUADRATURE_SPAN
+    if np.any(near):
+        points = delta_inf[near][..., None] + c.nodes * span[near][..., None]
+        values = c.curvature(points, delta0[near][..., None], g[near][..., None])
+        out[near] = np.sum(np.broadcast_to(values, points.shape) * c.weights, axis=-1)
+    far = ~near
+    if np.any(far):
+        out[far] = c.energy(delta0[far], delta_inf[far], g[far]) / span[far] ** 2
+    return out
+
+
+# ---------------------------------------------------------------------------- input checks
+def _float_array(value: object, field: str, fix: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelInputError(field, f"{value!r} is not a number or array of numbers", fix) from None
+
+
+def _check_g(g: object, field: str = "g") -> np.ndarray:
+    g = _float_array(g, field, "give g >= 0")
+    if not np.all(np.isfinite(g)) or np.any(g < 0):
+        raise ModelInputError(field, "disorder must be a finite number >= 0", "give g >= 0")
+    return g
+
+
+def _check_loop_strength(loop_strength: object, field: str = "loop_strength") -> np.ndarray:
+    fix = "give lambda >= 0 (0: no loop)"
+    lam = _float_array(loop_strength, field, fix)
+    if not np.all(np.isfinite(lam)) or np.any(lam < 0):
+        raise ModelInputError(field, "loop strength must be a finite number >= 0", fix)
+    return lam
+
+
+def _as_float(value: object, field: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ModelInputError(field, f"{value!r} is not a number", "give a finite number") from None
+
+
+# ---------------------------------------------------------------------------- bisection
+def _bisect(
+    function: Callable[[np.ndarray], np.ndarray], lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized bisection of ``function`` on ``[lower, upper]`` (signs must differ).
+
+    Returns the midpoints and a status array (0 converged, 1 no bracket, 2 not converged,
+    3 non-finite values).
+    """
+    lo, hi = lower.astype(float).copy(), upper.astype(float).copy()
+    f_lo, f_hi = function(lo), function(hi)
+    status = np.zeros(lo.shape, dtype=int)
+    status[~(np.isfinite(f_lo) & np.isfinite(f_hi))] = 3
+    status[(status == 0) & (np.sign(f_lo) == np.sign(f_hi)) & (f_lo != 0) & (f_hi != 0)] = 1
+    root = np.where(f_lo == 0, lo, np.where(f_hi == 0, hi, 0.5 * (lo + hi)))
+    active = (status == 0) & (f_lo != 0) & (f_hi != 0)
+    for _ in range(_BISECTION_STEPS):
+        if not np.any(active):
+            break
+        mid = 0.5 * (lo + hi)
+        done = active & ((mid <= np.minimum(lo, hi)) | (mid >= np.maximum(lo, hi)))
+        root[done] = mid[done]
+        active &= ~done
+        f_mid = np.full(lo.shape, np.nan)
+        if np.any(active):
+            f_mid[active] = function(mid)[active]
+        bad = active & ~np.isfinite(f_mid)
+        status[bad] = 3
+        active &= ~bad
+        same = active & (np.sign(f_mid) == np.sign(f_lo))
+        lo = np.where(same, mid, lo)
+        f_lo = np.where(same, f_mid, f_lo)
+        hi = np.where(active & ~same, mid, hi)
+        exact = active & (f_mid == 0)
+        root[exact] = mid[exact]
+        active &= ~exact
+    status[active] = 2
+    return root, status
+
+
+def _pure_chaos_batch(g: np.ndarray, nonlinearity: str) -> tuple[np.ndarray, np.ndarray]:
+    """SCS variance ``Delta0(g)`` (root of ``G(Delta0, 0, g) = 0``) and status; 0 for ``g <= 1``."""
+    delta0 = np.zeros(g.shape)
+    status = np.zeros(g.shape, dtype=int)
+    chaotic = g > 1.0
+    if np.any(chaotic):
+        gc = g[chaotic]
+        # G(D0, 0, g) -> (g^2 - 1)/2 > 0 as D0 -> 0; the root is ~0.73 g^2 for large g.
+        upper = 2.0 * gc**2 + 2.0
+        root, st = _bisect(lambda d: reduced_energy(d, 0.0, gc, nonlinearity), np.zeros(gc.shape), upper)
+        delta0[chaotic] = np.where(st == 0, root, np.nan)
+        status[chaotic] = st
+    return delta0, status
+
+
+def stationary_sweep(
+    loop_strength: np.ndarray | float, g: np.ndarray | float, nonlinearity: str = "erf"
+) -> StationarySweep:
+    """Solve the stationary problem on a broadcast grid of loop strengths and disorders.
+
+    Parameters
+    ----------
+    loop_strength : array_like
+        ``lambda >= 0`` (``lambda <= 1``: no pinning; 0: no loop).
+    g : array_like
+        Disorder ``g >= 0``.
+    nonlinearity : str
+        Nonlinearity name (``"erf"``).
+
+    Returns
+    -------
+    StationarySweep
+        Arrays of the broadcast shape.
+
+    Raises
+    ------
+    ModelInputError
+        For negative or non-finite ``g`` or ``loop_strength``.
+    """
+    lam, g = np.broadcast_arrays(_check_loop_strength(loop_strength), _check_g(g))
+    c = _compiled(nonlinearity)
+    shape = lam.shape
+    phase = np.full(shape, "static", dtype=object)
+    delta0 = np.full(shape, np.nan)
+    delta_inf = np.full(shape, np.nan)
+    A = np.full(shape, np.nan)
+    status = np.zeros(shape, dtype=int)
+
+    pinned = lam > 1.0
+    # Pinned regions: Delta0 = psi^{-1}(1/lambda); phase from the signs of G at both ends of (0, Delta0).
+    d0_pin = np.where(pinned, c.pinned_variance(np.where(pinned, lam, 2.0)), 0.0)
+    g_top = np.where(pinned, c.stability(d0_pin, g), 0.0)  # V''(Delta0) = 2 G(Delta0, Delta0)
+    g_bottom = np.where(pinned, reduced_energy(np.where(pinned, d0_pin, 1.0), 0.0, g, nonlinearity), 0.0)
+    static = pinned & (g_top <= 0)
+    mixed = pinned & ~static & (g_bottom < 0)
+    chaos = (~pinned & (g > 1.0)) | (pinned & ~static & ~mixed)
+    quiet = ~pinned & (g <= 1.0)
+
+    phase[static] = "static"
+    delta0[static] = d0_pin[static]
+    delta_inf[static] = d0_pin[static]
+    A[static] = c.static_variance(d0_pin[static], d0_pin[static], g[static])
+
+    if np.any(mixed):
+        d0m, gm = d0_pin[mixed], g[mixed]
+        root, st = _bisect(lambda x: reduced_energy(d0m, x, gm, nonlinearity), np.zeros(d0m.shape), d0m)
+        phase[mixed] = "chaos+currents"
+        delta0[mixed] = d0m
+        delta_inf[mixed] = np.where(st == 0, root, np.nan)
+        A[mixed] = np.where(st == 0, c.static_variance(root, d0m, gm), np.nan)
+        status[mixed] = st
+
+    if np.any(chaos):
+        d0c, st = _pure_chaos_batch(g[chaos], nonlinearity)
+        phase[chaos] = "chaos"
+        delta0[chaos] = d0c
+        delta_inf[chaos] = np.where(st == 0, 0.0, np.nan)
+        A[chaos] = np.where(st == 0, 0.0, np.nan)
+        status[chaos] = st
+
+    phase[quiet] = "quiescent"
+    delta0[quiet] = delta_inf[quiet] = A[quiet] = 0.0
+    return StationarySweep(
+        loop_strength=lam,
+        g=g,
+        phase=phase.astype(str),
+        Delta0=delta0,
+        Delta_inf=delta_inf,
+        A=A,
+        success=status == 0,
+        status=status,
+    )
+
+
+def solve_stationary(loop_strength: float, g: float, nonlinearity: str = "erf") -> StationarySolution:
+    """Stationary state of one region with loop strength ``lambda`` and disorder ``g``.
+
+    Parameters
+    ----------
+    loop_strength : float
+        ``lambda >= 0``; for ``lambda > 1`` the loop pins ``Delta0 = psi^{-1}(1/lambda)``.
+    g : float
+        Disorder ``g >= 0``.
+    nonlinearity : str
+        Nonlinearity name (``"erf"``).
+
+    Returns
+    -------
+    StationarySolution
+        ``success=False`` with a message (and NaN values) if a root could not be found.
+
+    Raises
+    ------
+    ModelInputError
+        For negative or non-finite ``g`` or ``loop_strength``.
+    """
+    lam = _as_float(loop_strength, "loop_strength")
+    g_value = _as_float(g, "g")
+    return stationary_sweep(lam, g_value, nonlinearity).solution(())
+
+
+def pure_chaos_variance(g: float, nonlinearity: str = "erf") -> float:
+    """Sompolinsky-Crisanti-Sommers variance ``Delta0(g)`` of pure chaos (``A = 0``).
+
+    Solves ``V(Delta0) = V(0)`` with ``A = 0``, i.e. ``G(Delta0, 0, g) = 0``; returns 0.0
+    for ``g <= 1``.
+
+    Raises
+    ------
+    ModelInputError
+        For negative or non-finite ``g``.
+    RuntimeError
+        If the root cannot be bracketed (not expected for finite ``g``).
+    """
+    g_arr = _check_g(_as_float(g, "g"))
+    delta0, status = _pure_chaos_batch(np.atleast_1d(g_arr), nonlinearity)
+    if status[0] != 0:
+        raise RuntimeError(f"pure chaos variance for g = {float(g_arr)}: {STATUS_MESSAGES[int(status[0])]}")
+    return float(delta0[0])
+
+
+def transition_values(
+    loop_strength: float, nonlinearity: str = "erf", precision_digits: int = 30
+) -> tuple[float, float]:
+    """Transition values of ``g`` for a region of loop strength ``lambda``.
+
+    ``g_chaos_onset`` solves ``g^2 <phi'^2>(Delta0) = 1`` and ``g_currents_vanish`` solves
+    "SCS variance of g = pinned Delta0", with ``Delta0 = psi^{-1}(1/lambda)``; both are closed
+    forms derived by sympy and evaluated here with mpmath at ``precision_digits`` (plus the
+    digits lost to cancellation for ``lambda`` near 1). For ``lambda <= 1`` there is no
+    pinning and both are 1 (chaos starts at g = 1, there are never currents).
+
+    Returns
+    -------
+    (float, float)
+        ``(g_chaos_onset, g_currents_vanish)``.
+    """
+    lam = float(_check_loop_strength(_as_float(loop_strength, "loop_strength")))
+    if precision_digits < 16:
+        raise ModelInputError("precision_digits", "fewer than 16 digits", "give precision_digits >= 16")
+    if lam <= 1.0:
+        return 1.0, 1.0
+    c = _compiled(nonlinearity)
+    with mp.workdps(precision_digits):
+        delta0 = c.mp_pinned_variance(mp.mpf(lam))
+    # g_currents_vanish divides two O(Delta0^2) differences: add the digits that cancel.
+    extra = max(0, int(math.ceil(-2 * math.log10(float(delta0))))) + 5
+    with mp.workdps(precision_digits + extra):
+        delta0 = c.mp_pinned_variance(mp.mpf(lam))
+        return float(c.mp_chaos_onset(delta0)), float(c.mp_currents_vanish(delta0))
+
+
+# ---------------------------------------------------------------------------- per region of a model
+def loop_strengths_from_fixed_points(spec: ModelSpec) -> np.ndarray:
+    """Loop strength ``lambda^alpha = 1 / psi^alpha`` of each region at the g = 0 stable fixed point.
+
+    Uses the first stable fixed point of ``find_fixed_points(spec.with_values(g=0))``
+    (its ``gain`` and ``variance`` = ``A``); regions with ``A^alpha = 0`` there carry no current, have no active loop and get
+    ``lambda = 0``. Without a stable fixed point, every region gets ``lambda = 0``.
+    """
+    from mrdmft.solvers.fixed_points import find_fixed_points  # optional dependency between solvers
+
+    R = spec.n_regions
+    result = find_fixed_points(spec.with_values(g=np.zeros(R)))
+    stable = [fp for fp in result.fixed_points if bool(getattr(fp, "stable", False))]
+    if not stable:
+        return np.zeros(R)
+    point = stable[0]
+
+    def per_region(values: object) -> np.ndarray:
+        if isinstance(values, Mapping):
+            return np.array([float(values[name]) for name in spec.regions])
+        return np.asarray(values, dtype=float).reshape(R)
+
+    gain = per_region(point.gain)
+    A = per_region(point.variance)
+    return np.where(A > LOOP_A_TOLERANCE, 1.0 / gain, 0.0)
+
+
+def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None) -> StationaryReport:
+    """Stationary solution and transition values of ``g`` for every region of a model.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model; its ``g`` and nonlinearity are used.
+    loop_strengths : array_like, shape (R,), optional
+        ``lambda^alpha``; by default from :func:`loop_strengths_from_fixed_points`.
+
+    Returns
+    -------
+    StationaryReport
+    """
+    R = spec.n_regions
+    if loop_strengths is None:
+        lam = loop_strengths_from_fixed_points(spec)
+        source = "fixed_points"
+    else:
+        lam = _check_loop_strength(loop_strengths, "loop_strengths")
+        if lam.shape != (R,):
+            raise ModelInputError(
+                "loop_strengths", f"shape {lam.shape} does not match {R} regions", f"give {R} values, one per region"
+            )
+        source = "given"
+    sweep = stationary_sweep(lam, spec.g, spec.nonlinearity)
+    transitions = np.array([transition_values(value, spec.nonlinearity) for value in lam]).reshape(R, 2)
+    return StationaryReport(
+        model=spec.name,
+        regions=tuple(spec.regions),
+        loop_strengths=lam,
+        loop_source=source,
+        solutions=tuple(sweep.solution(k) for k in range(R)),
+        g_chaos_onset=transitions[:, 0],
+        g_currents_vanish=transitions[:, 1],
+    )
