@@ -196,8 +196,10 @@ def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int
     n_stable = sum(bool(p["stable"]) for p in points)
     lines = [
         _headline(spec),
-        f"{len(points)} distinct fixed points from {starts} starts (seed {seed}), {n_stable} stable "
-        "(stable: no Jacobian eigenvalue with Re > 0; A = sum U S S per region)",
+        f"{len(points)} distinct fixed points from {starts} starts (seed {seed}), {n_stable} stable or marginal",
+        f"(stable: every Jacobian eigenvalue has Re < -{payload.get('eig_tol', 1e-7):g}; marginal: none above "
+        f"+{payload.get('eig_tol', 1e-7):g} but some zero modes, as along a manifold of fixed points; "
+        "A = sum U S S per region)",
         "",
     ]
     header = ["#", "class", "stable", "max Re eig", "residual"] + [f"A[{r}]" for r in spec.regions]
