@@ -457,23 +457,23 @@ class MatchedFixedPoint:
 def refine_fixed_point(spec: ModelSpec, start: np.ndarray, residual_tol: float = 1e-10) -> MatchedFixedPoint | None:
     """Polish a state onto a fixed point of the g = 0 current equations; None if it fails or is unstable.
 
-    Runs the fixed-point solver's batched Levenberg–Marquardt iteration on
-    ``F(S) = -S + psi(Delta(S))[src] (T S)`` from ``start`` (e.g. a simulation's
-    time-averaged currents). On a continuous attractor manifold (THEORY §5) this picks
-    the fixed point the simulation sits next to, which a list of isolated starts cannot.
+    Uses :func:`mrdmft.solvers.fixed_points.refine_fixed_point` (the fixed-point solver's
+    Levenberg–Marquardt iteration on ``F(S) = -S + psi(Delta(S))[src] (T S)`` from
+    ``start``, e.g. a simulation's time-averaged currents, and its classification). On a
+    continuous attractor manifold (THEORY §5) this picks the fixed point the simulation
+    sits next to, which a list of isolated starts cannot. A non-finite ``start`` (a run
+    that blew up) gives None.
     """
-    from mrdmft.solvers.compiled import BoundSystem
-    from mrdmft.solvers.fixed_point_newton import levenberg_marquardt
+    from mrdmft.solvers.fixed_points import refine_fixed_point as refine
 
-    kernel = BoundSystem.from_spec(spec)
-    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, np.asarray(start, dtype=float)[None, :], residual_tol)
-    if not bool(batch.converged[0]):
+    start = np.asarray(start, dtype=float)
+    if not np.all(np.isfinite(start)):
         return None
-    point = batch.currents[0]
-    top = float(np.linalg.eigvals(kernel.jacobian(point[None, :])[0]).real.max())
-    if top > STABILITY_TOLERANCE:
+    refined = refine(spec, start, residual_tol=residual_tol, eig_tol=STABILITY_TOLERANCE)
+    point = refined.fixed_point
+    if point is None or point.max_real_eigenvalue > STABILITY_TOLERANCE:
         return None
-    return MatchedFixedPoint(point, kernel.variance(point[None, :])[0], top, "refined")
+    return MatchedFixedPoint(point.currents, point.variance, point.max_real_eigenvalue, "refined")
 
 
 def match_fixed_point(
@@ -884,5 +884,5 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     _write_atomically(out, {"report.ipynb": nbformat.writes(nb), "report.html": body})
     if stream is not None:
-        print(f"report written to {out / 'report.html'} ({time.perf_counter() - started:.0f} s)", file=stream, flush=True)
+        print(f"notebook executed and saved ({time.perf_counter() - started:.0f} s)", file=stream, flush=True)
     return out / "report.html"

@@ -105,6 +105,18 @@ class BoundSystem:
 
     Build it with :meth:`CompiledSystem.bind` or :meth:`from_spec`. All methods take
     ``S`` of shape ``(n, C)`` (or ``(C,)``); every contraction is a matrix product.
+
+    Attributes
+    ----------
+    gains : GainFunctions
+    T, U : numpy.ndarray, shape (C, C)
+    source : numpy.ndarray of int, shape (C,)
+        Source region of every channel.
+    target_onehot : numpy.ndarray, shape (C, R)
+        ``[tgt(f) == beta]``.
+    mask_rows, mask_cols : numpy.ndarray of int
+        The entries ``(e, f)`` with ``src(e) == tgt(f)`` (the pattern of ``T`` and of
+        the gain-derivative term of the Jacobian).
     """
 
     gains: GainFunctions
@@ -112,7 +124,8 @@ class BoundSystem:
     U: np.ndarray
     source: np.ndarray
     target_onehot: np.ndarray
-    mask: np.ndarray
+    mask_rows: np.ndarray
+    mask_cols: np.ndarray
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> "BoundSystem":
@@ -135,20 +148,33 @@ class BoundSystem:
         psi = np.broadcast_to(self.gains.gain(self.variance(S)), S.shape[:-1] + self.target_onehot.shape[1:])
         return psi[..., self.source] * (S @ self.T.T) - S
 
-    def jacobian(self, S: np.ndarray) -> np.ndarray:
-        """``d(dS/dt)/dS`` (..., C, C), including the dependence of psi on Delta."""
+    def jacobian(self, S: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``d(dS/dt)/dS`` (..., C, C), including the dependence of psi on Delta.
+
+        ``J_{e f} = -delta_{e f} + psi(Delta_{src(e)}) T_{e f}
+        + 2 psi'(Delta_{src(e)}) (T S)_e (U S)_f`` on the pattern ``src(e) == tgt(f)``
+        (:attr:`mask_rows`, :attr:`mask_cols`), assembled in place: the low-rank term
+        touches only those entries.
+
+        Parameters
+        ----------
+        S : numpy.ndarray, shape (..., C)
+        out : numpy.ndarray, shape (..., C, C), optional
+            Array to write the Jacobian into (reusing one avoids allocating, and
+            page-faulting, a fresh array per call in iterative solvers).
+        """
         S = np.asarray(S, dtype=float)
         US = S @ self.U
         delta = (S * US) @ self.target_onehot
-        psi, slope = (np.broadcast_to(x, delta.shape)[..., self.source] for x in self.gains.gain_and_slope(delta))
-        weight = slope * (S @ self.T.T)
-        J = psi[..., :, None] * self.T
-        low_rank = weight[..., :, None] * self.mask
-        low_rank *= 2.0 * US[..., None, :]
-        J += low_rank
+        psi, slope = (np.broadcast_to(x, delta.shape) for x in self.gains.gain_and_slope(delta))
+        if out is None:
+            out = np.empty(S.shape + (self.n_channels,))
+        np.multiply(psi[..., self.source, None], self.T, out=out)
+        rows, cols = self.mask_rows, self.mask_cols
+        out[..., rows, cols] += (2.0 * slope[..., self.source[rows]]) * (S @ self.T.T)[..., rows] * US[..., cols]
         diagonal = np.arange(self.n_channels)
-        J[..., diagonal, diagonal] -= 1.0
-        return J
+        out[..., diagonal, diagonal] -= 1.0
+        return out
 
 
 def bind_arrays(structure: Structure, arrays: ModelArrays) -> BoundSystem:
@@ -161,7 +187,8 @@ def bind_arrays(structure: Structure, arrays: ModelArrays) -> BoundSystem:
         U=np.ascontiguousarray(arrays.U, dtype=float),
         source=np.asarray(structure.channel_source),
         target_onehot=np.eye(structure.n_regions)[structure.channel_target],
-        mask=structure.T_mask.astype(float),
+        mask_rows=np.nonzero(structure.T_mask)[0],
+        mask_cols=np.nonzero(structure.T_mask)[1],
     )
 
 

@@ -20,6 +20,10 @@ For g = 0 the currents obey ``dS/dt = F(S) = -S + psi(Delta(S))[src] * (T S)`` w
    * ``"unstable"`` — some ``Re lambda > eig_tol``.
 
    ``eig_tol`` is absolute, in units of the inverse time constant (1 / tau).
+
+:func:`refine_fixed_point` runs the same iteration and classification from one given
+state (e.g. a simulation's time-averaged currents) and reports the outcome in a
+:class:`FixedPointRefinement` with ``success`` / ``status`` / ``message``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 
 from mrdmft.theory.spec import ModelSpec
 
-from .fixed_point_inputs import positive_integer, positive_number, require_no_disorder
+from .fixed_point_inputs import as_currents, positive_integer, positive_number, require_no_disorder
 from .compiled import BoundSystem
 from .fixed_point_newton import levenberg_marquardt
 from .stability import sorted_eigenvalues
@@ -183,14 +187,33 @@ def random_starts(spec: ModelSpec, n_starts: int, scale: float, rng: np.random.G
 
 
 def deduplicate(points: np.ndarray, tol: float) -> np.ndarray:
-    """Indices of the first point of every group closer than ``tol`` (max norm)."""
-    removed = np.zeros(len(points), dtype=bool)
+    """Indices of the first point of every group closer than ``tol`` (max norm).
+
+    Greedy in input order: a point is dropped when it lies within ``tol`` of an earlier
+    kept point. Only pairs whose coordinate sums differ by at most ``C * tol`` (a
+    necessary condition) are compared, so the cost is close to a sort.
+    """
+    points = np.asarray(points, dtype=float)
+    n = len(points)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    key = points.sum(axis=1)
+    order = np.argsort(key, kind="stable")
+    window = points.shape[1] * (tol + 4 * np.finfo(float).eps * np.abs(points).max())  # slack for rounding
+    upper = np.searchsorted(key[order], key[order] + window, side="right")
+    near: list[list[int]] = [[] for _ in range(n)]
+    for position in np.flatnonzero(upper - np.arange(n) > 1):
+        i = order[position]
+        candidates = order[position + 1 : upper[position]]
+        close = candidates[np.abs(points[candidates] - points[i]).max(axis=1) <= tol]
+        for j in close.tolist():
+            near[min(i, j)].append(max(i, j))
+    removed = np.zeros(n, dtype=bool)
     keep = []
-    for i in range(len(points)):
-        if removed[i]:
-            continue
-        keep.append(i)
-        removed[i:] |= np.abs(points[i:] - points[i]).max(axis=1) <= tol
+    for i in range(n):
+        if not removed[i]:
+            keep.append(i)
+            removed[near[i]] = True
     return np.array(keep, dtype=int)
 
 
@@ -200,6 +223,34 @@ def classify(eigenvalues: np.ndarray, eig_tol: float) -> str:
     if top > eig_tol:
         return "unstable"
     return "marginal" if top >= -eig_tol else "stable"
+
+
+def classify_points(kernel: BoundSystem, points: np.ndarray, residuals: np.ndarray, eig_tol: float) -> list[FixedPoint]:
+    """Build a classified :class:`FixedPoint` for every row of ``points`` (m, C).
+
+    Computes the Jacobian eigenvalues of all points in one batched call, the variances
+    ``A = sum U S S`` and gains ``psi(A)``, and labels each point with :func:`classify`.
+    """
+    points = np.asarray(points, dtype=float).reshape(-1, kernel.n_channels)
+    eigenvalues = sorted_eigenvalues(kernel.jacobian(points))
+    variance = kernel.variance(points)
+    gain = np.array(np.broadcast_to(kernel.gains.gain(variance), variance.shape))
+    found = []
+    for k in range(len(points)):
+        label = classify(eigenvalues[k], eig_tol)
+        found.append(
+            FixedPoint(
+                currents=points[k],
+                variance=variance[k],
+                gain=gain[k],
+                eigenvalues=eigenvalues[k],
+                max_real_eigenvalue=float(eigenvalues[k, 0].real),
+                classification=label,
+                stable=label != "unstable",
+                residual=float(residuals[k]),
+            )
+        )
+    return found
 
 
 def find_fixed_points(
@@ -261,26 +312,7 @@ def find_fixed_points(
     good = np.flatnonzero(batch.converged)
     good = good[np.argsort(batch.residual[good], kind="stable")]
     good = good[deduplicate(batch.currents[good], DEDUPE_TOL * scale)]
-    points = batch.currents[good]
-    eigenvalues = sorted_eigenvalues(kernel.jacobian(points))
-    variance = kernel.variance(points)
-    gain = kernel.gains.gain(variance)
-
-    found = []
-    for k, index in enumerate(good):
-        label = classify(eigenvalues[k], eig_tol)
-        found.append(
-            FixedPoint(
-                currents=points[k],
-                variance=variance[k],
-                gain=gain[k],
-                eigenvalues=eigenvalues[k],
-                max_real_eigenvalue=float(eigenvalues[k, 0].real),
-                classification=label,
-                stable=label != "unstable",
-                residual=float(batch.residual[index]),
-            )
-        )
+    found = classify_points(kernel, batch.currents[good], batch.residual[good], eig_tol)
     found.sort(key=lambda p: (not p.stable, p.max_real_eigenvalue))
 
     n_stable = sum(p.stable for p in found)
@@ -302,6 +334,109 @@ def find_fixed_points(
         n_starts=n_starts,
         n_converged=n_converged,
         success=n_converged > 0,
+        status=status,
+        message=message,
+        residual_tol=residual_tol,
+        eig_tol=eig_tol,
+    )
+
+
+@dataclass(frozen=True)
+class FixedPointRefinement:
+    """Outcome of :func:`refine_fixed_point`: one state polished onto a fixed point.
+
+    Attributes
+    ----------
+    fixed_point : FixedPoint or None
+        The fixed point, classified like those of :func:`find_fixed_points`, when the
+        iteration converged (``success``); None otherwise.
+    currents : numpy.ndarray, shape (C,)
+        Last iterate (equal to ``fixed_point.currents`` on success).
+    residual : float
+        ``max |dS/dt|`` at ``currents``.
+    iterations : int
+        Levenberg–Marquardt iterations (Jacobian evaluations) spent.
+    success : bool
+        ``residual <= residual_tol``.
+    status : int
+        0: converged; 1: the iteration stopped above ``residual_tol`` (no root nearby,
+        or a local minimum of ``|dS/dt|``).
+    message : str
+        Human-readable summary.
+    residual_tol, eig_tol : float
+        Tolerances used.
+    """
+
+    fixed_point: FixedPoint | None
+    currents: np.ndarray
+    residual: float
+    iterations: int
+    success: bool
+    status: int
+    message: str
+    residual_tol: float
+    eig_tol: float
+
+
+def refine_fixed_point(
+    spec: ModelSpec,
+    start: np.ndarray,
+    residual_tol: float = 1e-10,
+    eig_tol: float = 1e-7,
+) -> FixedPointRefinement:
+    """Polish one state onto a fixed point of the g = 0 current dynamics and classify it.
+
+    Runs the Levenberg–Marquardt iteration of :func:`find_fixed_points` on
+    ``-S + psi(Delta(S))[src] * (T S) = 0`` from ``start`` alone. On a continuous
+    manifold of fixed points (THEORY §5) this lands on the point next to ``start``
+    (e.g. the one a simulation sits at), which a set of random starts cannot name.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Model with ``g = 0`` in every region.
+    start : array_like, shape (C,), or Mapping[str, float]
+        Initial currents, in channel order or ``{channel name: value}``.
+    residual_tol : float
+        Acceptance tolerance on ``max |dS/dt|``.
+    eig_tol : float
+        Absolute tolerance on real parts of Jacobian eigenvalues (classification).
+
+    Returns
+    -------
+    FixedPointRefinement
+        Failure to converge is reported in ``success`` / ``status``, not raised.
+
+    Raises
+    ------
+    ModelInputError
+        If a region has ``g > 0``, ``start`` is not one finite value per channel, or a
+        tolerance is not positive.
+    """
+    require_no_disorder(spec)
+    start = as_currents(spec, start, "start")
+    residual_tol = positive_number(residual_tol, "residual_tol", "give a small positive tolerance, e.g. 1e-10")
+    eig_tol = positive_number(eig_tol, "eig_tol", "give a small positive tolerance, e.g. 1e-7")
+    kernel = BoundSystem.from_spec(spec)
+    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, start[None, :], residual_tol)
+    currents, residual = batch.currents[0], float(batch.residual[0])
+    iterations = int(batch.iterations[0])
+    if bool(batch.converged[0]):
+        (point,) = classify_points(kernel, currents, batch.residual[:1], eig_tol)
+        status = 0
+        message = (
+            f"converged to a {point.classification} fixed point (max Re lambda {point.max_real_eigenvalue:.3g}) "
+            f"in {iterations} iterations, residual {residual:.2e}"
+        )
+    else:
+        point, status = None, 1
+        message = f"did not converge: residual {residual:.2e} > residual_tol {residual_tol:g} after {iterations} iterations"
+    return FixedPointRefinement(
+        fixed_point=point,
+        currents=currents,
+        residual=residual,
+        iterations=iterations,
+        success=point is not None,
         status=status,
         message=message,
         residual_tol=residual_tol,

@@ -7,12 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mrdmft.solvers.compiled import compile_system
+from mrdmft.solvers.compiled import ModelArrays, compile_system
 from mrdmft.solvers.currents import integrate_currents
 from mrdmft.solvers.compiled import BoundSystem
 from mrdmft.solvers.fixed_point_newton import levenberg_marquardt
-from mrdmft.solvers.fixed_points import classify, deduplicate, find_fixed_points
+from mrdmft.solvers.fixed_points import (
+    classify,
+    deduplicate,
+    default_scale,
+    find_fixed_points,
+    random_starts,
+    refine_fixed_point,
+)
 from mrdmft.theory.errors import ModelInputError
 from mrdmft.theory.modelfile import load_model
 from mrdmft.theory.spec import Edge, ModelSpec, dense_model, random_model, symmetric_model
@@ -180,6 +189,33 @@ def test_deduplicate_keeps_distinct_points() -> None:
     np.testing.assert_array_equal(deduplicate(points, 1e-6), [0, 2, 3])
 
 
+def greedy_deduplicate(points: np.ndarray, tol: float) -> list[int]:
+    """The definition: keep a point unless it is within tol (max norm) of an earlier kept point."""
+    kept: list[int] = []
+    for i, point in enumerate(points):
+        if all(np.abs(point - points[j]).max() > tol for j in kept):
+            kept.append(i)
+    return kept
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 30),
+    C=st.integers(1, 5),
+    n_centres=st.integers(1, 5),
+    log_noise=st.floats(-9.0, -4.0),
+    log_tol=st.floats(-8.0, -5.0),
+    seed=st.integers(0, 2**31),
+)
+def test_deduplicate_equals_greedy_definition(n: int, C: int, n_centres: int, log_noise: float, log_tol: float, seed: int) -> None:
+    """Clusters of near-identical points (sizes around tol): the fast windowed version matches the definition."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_centres, C))
+    points = centres[rng.integers(0, n_centres, n)] + rng.normal(size=(n, C)) * 10.0**log_noise
+    tol = 10.0**log_tol
+    np.testing.assert_array_equal(deduplicate(points, tol), greedy_deduplicate(points, tol))
+
+
 # --------------------------------------------------------------------------- the LM kernel
 def test_levenberg_marquardt_converges_on_a_singular_manifold() -> None:
     """F = (|s|^2 - 1, 2 (|s|^2 - 1)) has rank-1 Jacobian everywhere; roots form the unit circle."""
@@ -188,7 +224,7 @@ def test_levenberg_marquardt_converges_on_a_singular_manifold() -> None:
         r = np.sum(s * s, axis=1) - 1.0
         return np.stack([r, 2 * r], axis=1)
 
-    def J(s: np.ndarray) -> np.ndarray:
+    def J(s: np.ndarray, out: np.ndarray) -> np.ndarray:
         return np.stack([2 * s, 4 * s], axis=1)
 
     starts = np.random.default_rng(0).normal(size=(50, 2)) * 3
@@ -199,9 +235,126 @@ def test_levenberg_marquardt_converges_on_a_singular_manifold() -> None:
 
 def test_levenberg_marquardt_reports_failure_without_raising() -> None:
     """F = s^2 + 1 has no real root: every row reports converged = False."""
-    batch = levenberg_marquardt(lambda s: s * s + 1.0, lambda s: 2 * s[:, :, None], np.array([[0.5], [-2.0]]), 1e-10)
+    batch = levenberg_marquardt(lambda s: s * s + 1.0, lambda s, out: 2 * s[:, :, None], np.array([[0.5], [-2.0]]), 1e-10)
     assert not batch.converged.any()
     assert np.all(batch.residual >= 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    c=st.lists(st.floats(0.1, 10.0), min_size=1, max_size=6),
+    signs=st.lists(st.sampled_from([-1.0, 1.0]), min_size=6, max_size=6),
+    seed=st.integers(0, 2**31),
+)
+def test_levenberg_marquardt_finds_cube_roots(c: list[float], signs: list[float], seed: int) -> None:
+    """F(s) = s^3 - c (componentwise, simple roots): every start converges to cbrt(c), also across s = 0 where J = 0."""
+    target = np.array(c) * signs[: len(c)]
+    starts = np.random.default_rng(seed).normal(0.0, 3.0, size=(20, target.size))
+
+    def J(s: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out[...] = 0.0
+        out[:, np.arange(s.shape[1]), np.arange(s.shape[1])] = 3 * s * s
+        return out
+
+    batch = levenberg_marquardt(lambda s: s**3 - target, J, starts, residual_tol=1e-12)
+    assert batch.converged.all()
+    assert np.all(batch.residual <= 1e-12)
+    np.testing.assert_allclose(np.abs(batch.currents**3 - target).max(axis=1), batch.residual, rtol=0, atol=0)
+    np.testing.assert_allclose(batch.currents, np.broadcast_to(np.cbrt(target), starts.shape), rtol=0, atol=1e-10)
+
+
+def test_reported_residuals_are_those_of_the_derived_equations() -> None:
+    """The kernel's residuals equal max |dS/dt| from the lambdified derivation (reference path)."""
+    spec = edge_list_model()
+    kernel = BoundSystem.from_spec(spec)
+    compiled, arrays = compile_system(spec), ModelArrays.from_spec(spec)
+    starts = random_starts(spec, 40, default_scale(kernel), np.random.default_rng(2))
+    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, starts, residual_tol=1e-10)
+    assert batch.converged.sum() >= 30
+    reference = np.abs(compiled.full_rhs(batch.currents, arrays)).max(axis=1)
+    np.testing.assert_allclose(batch.residual, reference, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["edge-list", "random"])
+def test_jacobian_into_buffer_equals_derivation(name: str) -> None:
+    """BoundSystem.jacobian(S, out) fills a dirty buffer with the derived Jacobian and returns it."""
+    spec = OUTSIDE[name]
+    kernel = BoundSystem.from_spec(spec)
+    compiled, arrays = compile_system(spec), ModelArrays.from_spec(spec)
+    S = np.random.default_rng(0).normal(0.0, 1.5, size=(7, spec.n_channels))
+    buffer = np.full((7, spec.n_channels, spec.n_channels), np.nan)
+    J = kernel.jacobian(S, buffer)
+    assert J is buffer
+    np.testing.assert_allclose(J, compiled.full_jacobian(S, arrays), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(kernel.jacobian(S[3]), J[3], rtol=0, atol=1e-14)  # unbatched input
+
+
+# --------------------------------------------------------------------------- refine_fixed_point
+def test_refine_fixed_point_lands_on_the_analytic_pair_point() -> None:
+    """Perturbed stable point of one reciprocal pair -> A1 = A2 = psi^-1(1/sqrt(b1 b2)), classified as in the search."""
+    spec = OUTSIDE["pair"]
+    expected = compile_system(spec).gain_inverse(1.0 / np.sqrt(1.6 * 3.0))
+    found = find_fixed_points(spec, n_starts=50).stable_points[0]
+    start = 1.05 * found.currents + 0.01
+    refined = refine_fixed_point(spec, start)
+    assert refined.success and refined.status == 0 and "converged" in refined.message
+    point = refined.fixed_point
+    assert point is not None and point.classification == found.classification == "stable" and point.stable
+    np.testing.assert_allclose(point.variance, [expected, expected], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(point.currents, found.currents, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(point.eigenvalues, found.eigenvalues, rtol=0, atol=1e-8)
+    assert point.residual == refined.residual <= 1e-10
+    np.testing.assert_array_equal(refined.currents, point.currents)
+    named = refine_fixed_point(spec, dict(zip(spec.channel_names, start)))
+    np.testing.assert_array_equal(named.currents, refined.currents)
+
+
+def test_refine_fixed_point_stays_next_to_its_start_on_the_manifold() -> None:
+    """fig3-1: from 1e-3 off a manifold point, the refined point is a nearby marginal point with the paper's A."""
+    spec = load_model("fig3-1")
+    case = CASES[0]
+    formula = compile_system(spec).gain_inverse(1.0 / np.maximum(case["a"], case["b"]))
+    marginal = [p for p in find_fixed_points(spec, n_starts=40, seed=3).fixed_points if p.classification == "marginal"]
+    rng = np.random.default_rng(5)
+    for point in marginal[:3]:
+        start = point.currents + 1e-3 * rng.uniform(-1.0, 1.0, size=point.currents.shape)
+        refined = refine_fixed_point(spec, start)
+        assert refined.success and refined.fixed_point.classification == "marginal"
+        assert np.abs(refined.currents - start).max() < 3e-3
+        np.testing.assert_allclose(refined.fixed_point.variance, formula, rtol=0, atol=1e-9)
+
+
+def test_refine_fixed_point_reports_failure() -> None:
+    """fig6-r5, a start in the basin of a local minimum of |dS/dt| (~0.037): success False, no fixed point."""
+    spec = load_model("fig6-r5")
+    start = random_starts(spec, 40, default_scale(BoundSystem.from_spec(spec)), np.random.default_rng(0))[19]
+    refined = refine_fixed_point(spec, start)
+    assert not refined.success and refined.status == 1 and refined.fixed_point is None
+    assert refined.residual > 1e-3 and "did not converge" in refined.message
+    assert refined.currents.shape == (spec.n_channels,)
+
+
+@pytest.mark.parametrize(
+    "start, kwargs, field",
+    [
+        ([1.0, 2.0], {}, "start"),
+        ([np.nan, 0.0, 0.0, 0.0], {}, "start"),
+        ({"9->9": 1.0}, {}, "start"),
+        ([1.0, 0.0, 0.0, 1.0], {"residual_tol": 0.0}, "residual_tol"),
+        ([1.0, 0.0, 0.0, 1.0], {"eig_tol": -1.0}, "eig_tol"),
+    ],
+)
+def test_refine_fixed_point_bad_input(start: object, kwargs: dict, field: str) -> None:
+    with pytest.raises(ModelInputError) as info:
+        refine_fixed_point(OUTSIDE["pair"], start, **kwargs)
+    assert info.value.field == field
+
+
+def test_refine_fixed_point_refuses_disorder() -> None:
+    spec = load_model("fig3-1-disorder")
+    with pytest.raises(ModelInputError) as info:
+        refine_fixed_point(spec, np.zeros(spec.n_channels))
+    assert info.value.field == "g"
 
 
 # --------------------------------------------------------------------------- bad input
