@@ -195,12 +195,12 @@ class ModelSpec:
     @property
     def n_regions(self) -> int:
         """Number of regions R."""
-        return len(self.regions)
+        return self.structure.n_regions
 
     @property
     def n_channels(self) -> int:
         """Number of currents C (sum of edge ranks)."""
-        return len(self.channels)
+        return self.structure.n_channels
 
     @cached_property
     def region_index(self) -> dict[str, int]:
