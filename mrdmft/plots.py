@@ -13,7 +13,8 @@ equations at a fixed point (§7). Time is in units of the neuronal time constant
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -27,6 +28,11 @@ __all__ = [
     "plot_spectrum",
     "traces_figure",
     "comparison_figure",
+    "stationary_phase_figure",
+    "autocorrelation_figure",
+    "ActivityRow",
+    "activity_figure",
+    "root_A_scatter_figure",
 ]
 
 MAX_LEGEND_ENTRIES = 12
@@ -303,3 +309,292 @@ def _identity(ax: Axes, values: np.ndarray) -> None:
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal", adjustable="box")
+
+
+# ====================================================================== stationary phases (Fig. 4)
+PHASE_STYLES = {"static": "-", "chaos+currents": "--", "chaos": ":", "quiescent": "-."}
+"""Line style of each stationary phase (THEORY §4) in :func:`stationary_phase_figure`."""
+
+
+def _phase_segments(phase: np.ndarray) -> list[tuple[str, int, int]]:
+    """Runs ``(phase, start, stop)`` of equal phase (``stop`` exclusive, overlapping by one point)."""
+    runs, start = [], 0
+    for k in range(1, len(phase) + 1):
+        if k == len(phase) or phase[k] != phase[start]:
+            runs.append((str(phase[start]), start, min(k + 1, len(phase))))
+            start = k
+    return runs
+
+
+def stationary_phase_figure(
+    g: np.ndarray,
+    loop_strengths: Sequence[float],
+    A: np.ndarray,
+    phase: np.ndarray,
+    transitions: np.ndarray,
+    simulated: Mapping[float, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    title: str = r"Static currents vs chaos: $\sqrt{A}$ against disorder $g$",
+) -> Figure:
+    """``sqrt(A)`` of a pinned region against ``g``, one curve per loop strength, phases marked.
+
+    The line style gives the stationary phase of every segment (THEORY §4-5): solid =
+    static currents, dashed = currents + chaos, dotted = pure chaos (``A = 0``). Vertical
+    lines in the curve's colour mark the transition values: dash-dot at the chaos onset
+    ``g^2 <phi'^2>(Delta0) = 1``, dotted where the currents vanish.
+
+    Parameters
+    ----------
+    g : numpy.ndarray, shape (G,)
+        Disorder values (increasing).
+    loop_strengths : sequence of float, length B
+        Loop strengths ``b`` (one curve each).
+    A, phase : numpy.ndarray, shape (B, G)
+        Structured variance and phase name per point (e.g. from ``stationary_sweep``).
+    transitions : numpy.ndarray, shape (B, 2)
+        ``(g_chaos_onset, g_currents_vanish)`` per loop strength.
+    simulated : mapping b -> (g, mean sqrt(A), standard error), optional
+        Finite-N points drawn with error bars.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    g = np.asarray(g, dtype=float)
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    phase = np.atleast_2d(np.asarray(phase))
+    transitions = np.atleast_2d(np.asarray(transitions, dtype=float))
+    colors = [f"C{k}" for k in range(len(loop_strengths))]
+    fig = Figure(figsize=(10.6, 5.0), layout="constrained")
+    ax = fig.subplots()
+    root = np.sqrt(np.clip(A, 0.0, None))
+    for k, b in enumerate(loop_strengths):
+        for name, i0, i1 in _phase_segments(phase[k]):
+            ax.plot(g[i0:i1], root[k, i0:i1], color=colors[k], ls=PHASE_STYLES.get(name, "-"), lw=2.0)
+        onset, vanish = transitions[k]
+        ax.axvline(onset, color=colors[k], ls="-.", lw=0.9, alpha=0.8)
+        ax.axvline(vanish, color=colors[k], ls=":", lw=1.2, alpha=0.9)
+        if simulated is not None and b in simulated:
+            gs, mean, sem = (np.asarray(v, dtype=float) for v in simulated[b])
+            ax.errorbar(gs, mean, yerr=sem, fmt="o", color=colors[k], mec="k", mew=0.5, ms=6, capsize=3, zorder=4)
+    handles = [Line2D([], [], color=colors[k], lw=2.0, label=f"loop strength $b$ = {b:g}") for k, b in enumerate(loop_strengths)]
+    present = {str(p) for p in np.unique(phase)}
+    handles += [
+        Line2D([], [], color="k", ls=PHASE_STYLES[name], lw=2.0, label=label)
+        for name, label in (("static", "static currents (chaos suppressed)"), ("chaos+currents", "currents + chaos"),
+                            ("chaos", r"pure chaos ($A = 0$)"), ("quiescent", "quiescent"))
+        if name in present
+    ]
+    handles += [
+        Line2D([], [], color="0.3", ls="-.", lw=0.9, label=r"chaos onset $g^2\langle\phi'^2\rangle(\Delta_0) = 1$"),
+        Line2D([], [], color="0.3", ls=":", lw=1.2, label="currents vanish"),
+    ]
+    if simulated:
+        handles.append(Line2D([], [], color="0.3", marker="o", ls="", mec="k", label="finite-N simulation (mean ± SE)"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0.0)
+    ax.set_xlabel(r"disorder $g$")
+    ax.set_ylabel(r"$\sqrt{A}$ (static current amplitude)")
+    ax.set_xlim(float(g.min()), float(g.max()))
+    ax.set_ylim(bottom=-0.05)
+    ax.set_title(title)
+    ax.grid(alpha=0.25)
+    return fig
+
+
+def autocorrelation_figure(
+    tau: np.ndarray,
+    delta: np.ndarray,
+    labels: Sequence[str],
+    dmft: tuple[np.ndarray, np.ndarray] | None = None,
+    simulated: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    asymptotes: Sequence[float] | None = None,
+    title: str = r"Stationary autocovariance $\Delta(\tau)$",
+    theory_label: str = "particle in a potential",
+    dmft_label: str = "two-time DMFT",
+    simulated_label: str = "simulation (mean ± SE over seeds)",
+) -> Figure:
+    """``Delta(tau)`` curves, one colour per setting, with optional DMFT and simulated overlays.
+
+    Parameters
+    ----------
+    tau : numpy.ndarray, shape (L,)
+        Lags of the main (solid) curves.
+    delta : numpy.ndarray, shape (K, L)
+        One curve per setting.
+    labels : sequence of str, length K
+        Legend label of each setting (e.g. ``"g = 1.5"``).
+    dmft : (tau_d, delta_d), optional
+        Second theory route drawn dashed; ``delta_d`` of shape (K, L_d).
+    simulated : (tau_s, mean, stderr), optional
+        Simulated curves (K, L_s) drawn as markers with a ±SE band.
+    asymptotes : sequence of float, optional
+        ``Delta_inf`` per setting, drawn as thin horizontal lines.
+    title, theory_label, dmft_label, simulated_label : str
+        Axes title and legend entries of the three kinds of curves.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    tau = np.asarray(tau, dtype=float)
+    delta = np.atleast_2d(np.asarray(delta, dtype=float))
+    fig = Figure(figsize=(10.4, 4.8), layout="constrained")
+    ax = fig.subplots()
+    for k, label in enumerate(labels):
+        color = f"C{k}"
+        ax.plot(tau, delta[k], color=color, lw=2.2, label=label)
+        if asymptotes is not None:
+            ax.axhline(asymptotes[k], color=color, lw=0.7, ls="-", alpha=0.5)
+        if dmft is not None:
+            ax.plot(dmft[0], np.atleast_2d(dmft[1])[k], color="k", lw=1.0, ls="--", dashes=(4, 3))
+        if simulated is not None:
+            ts, mean, sem = (np.atleast_2d(np.asarray(v, dtype=float)) for v in simulated)
+            ts = ts[0]
+            step = max(1, ts.size // 25)
+            ax.fill_between(ts, mean[k] - sem[k], mean[k] + sem[k], color=color, alpha=0.2, lw=0)
+            ax.plot(ts[::step], mean[k, ::step], "o", color=color, mec="k", mew=0.4, ms=4)
+    kinds = [Line2D([], [], color="0.3", lw=2.2, label=theory_label)]
+    if dmft is not None:
+        kinds.append(Line2D([], [], color="k", lw=1.0, ls="--", dashes=(4, 3), label=dmft_label))
+    if simulated is not None:
+        kinds.append(Line2D([], [], color="0.3", marker="o", ls="", mec="k", label=simulated_label))
+    if asymptotes is not None:
+        kinds.append(Line2D([], [], color="0.3", lw=0.7, alpha=0.5, label=r"$\Delta_\infty = \Delta(\tau\to\infty)$"))
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + kinds, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0.0)
+    ax.set_xlabel(r"lag $\tau$ (units of the neuronal time constant)")
+    ax.set_ylabel(r"$\Delta(\tau) = \langle x(t)\, x(t+\tau)\rangle$")
+    ax.set_xlim(float(tau.min()), float(tau.max()))
+    ax.set_title(title)
+    ax.grid(alpha=0.25)
+    return fig
+
+
+# ====================================================================== network activity (Fig. 3)
+@dataclass(frozen=True, eq=False)
+class ActivityRow:
+    """One row of :func:`activity_figure`: a simulated network and its theory.
+
+    Attributes
+    ----------
+    label : str
+        Row title (e.g. ``"example 1, no disorder"``).
+    t : numpy.ndarray, shape (n_t,)
+        Recording times.
+    neuron_traces : numpy.ndarray, shape (n_t, R, k)
+        ``x_i^alpha(t)`` of ``k`` neurons per region.
+    currents : numpy.ndarray, shape (n_t, C)
+        ``S^{alpha beta}(t)``.
+    channel_target : sequence of int
+        Target region of each channel.
+    predicted_A : numpy.ndarray, shape (R,)
+        Mean-field ``A^alpha``.
+    measured_root_A, measured_root_A_sem : numpy.ndarray, shape (R,)
+        Mean over seeds of the measured ``sqrt(A^alpha)`` and its standard error.
+    """
+
+    label: str
+    t: np.ndarray
+    neuron_traces: np.ndarray
+    currents: np.ndarray
+    channel_target: Sequence[int]
+    predicted_A: np.ndarray
+    measured_root_A: np.ndarray
+    measured_root_A_sem: np.ndarray | None = None
+
+
+def activity_figure(rows: Sequence[ActivityRow], regions: Sequence[str], title: str = "Network activity") -> Figure:
+    """Per row: neuron traces by region, currents over time, measured vs predicted ``sqrt(A^alpha)``.
+
+    Neuron traces ``x_i^alpha(t)`` are stacked by region (vertical offsets, region names on
+    the axis); currents ``S^{alpha beta}(t)`` are coloured by their target region ``alpha``;
+    the scatter compares the time-averaged ``sqrt(A^alpha)`` of the simulations (mean ± SE
+    over seeds) with the mean-field prediction on the identity line.
+
+    Parameters
+    ----------
+    rows : sequence of ActivityRow
+        One row per simulated model.
+    regions : sequence of str
+        Region names (shared by the rows).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    colors = region_colors(len(regions))
+    fig = Figure(figsize=(15.0, 3.9 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), 3, squeeze=False, gridspec_kw={"width_ratios": [1.25, 1.25, 1.0]})
+    for (ax_x, ax_s, ax_a), row in zip(axes, rows):
+        traces = np.asarray(row.neuron_traces, dtype=float)
+        spread = float(np.nanmax(np.abs(traces))) if traces.size else 1.0
+        offset = 2.2 * max(spread, 1e-9)
+        for r in range(len(regions)):
+            ax_x.plot(row.t, traces[:, r, :] - r * offset, color=colors[r], lw=0.7, alpha=0.85)
+        ax_x.set_yticks([-r * offset for r in range(len(regions))], [f"region {name}" for name in regions])
+        ax_x.set_xlabel(r"time $t$ ($\tau$)")
+        ax_x.set_ylabel(r"$x_i^\alpha(t)$ (offset by region)")
+        ax_x.set_title(f"{row.label}: neuron traces")
+        target = np.asarray(row.channel_target, dtype=int)
+        currents = np.asarray(row.currents, dtype=float)
+        for c in range(currents.shape[1]):
+            ax_s.plot(row.t, currents[:, c], color=colors[target[c]], lw=0.9, alpha=0.85)
+        ax_s.set_xlabel(r"time $t$ ($\tau$)")
+        ax_s.set_ylabel(r"current $S^{\alpha\beta}(t)$")
+        ax_s.set_title(f"{row.label}: currents (colour = target region)")
+        ax_s.grid(alpha=0.25)
+        _region_legend(ax_s, regions, colors)
+        x = np.sqrt(np.clip(np.asarray(row.predicted_A, dtype=float), 0.0, None))
+        y = np.asarray(row.measured_root_A, dtype=float)
+        sem = np.zeros_like(y) if row.measured_root_A_sem is None else np.nan_to_num(np.asarray(row.measured_root_A_sem, dtype=float))
+        _identity(ax_a, np.concatenate([x, y - sem, y + sem]))
+        for r, name in enumerate(regions):
+            err = None if row.measured_root_A_sem is None else row.measured_root_A_sem[r]
+            ax_a.errorbar(x[r], y[r], yerr=err, fmt="o", color=colors[r], mec="k", mew=0.5, ms=7, capsize=3)
+        ax_a.set_xlabel(r"predicted $\sqrt{A^\alpha}$")
+        ax_a.set_ylabel(r"measured $\sqrt{A^\alpha}$ (mean ± SE)")
+        ax_a.set_title(r"$\sqrt{A^\alpha}$: simulation vs theory")
+        ax_a.legend(loc="upper left", fontsize="small")
+        ax_a.grid(alpha=0.25)
+    fig.suptitle(title)
+    return fig
+
+
+def root_A_scatter_figure(
+    groups: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]],
+    title: str = r"Measured vs predicted $\sqrt{A^\alpha}$",
+) -> Figure:
+    """Measured against predicted ``sqrt(A^alpha)`` for several models, one marker per model.
+
+    Parameters
+    ----------
+    groups : sequence of (label, predicted_A, measured_root_A, measured_root_A_sem)
+        ``predicted_A`` (R,) is plotted as ``sqrt``; measured values are already square
+        roots (mean over seeds) with their standard errors (or None).
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    markers = "osD^vP*Xh<>p"
+    fig = Figure(figsize=(7.4, 5.6), layout="constrained")
+    ax = fig.subplots()
+    xs = [np.sqrt(np.clip(np.asarray(p, dtype=float), 0.0, None)) for _, p, _, _ in groups]
+    ys = [np.asarray(m, dtype=float) for _, _, m, _ in groups]
+    bars = [np.nan_to_num(np.asarray(sem, dtype=float)) if sem is not None else np.zeros_like(y)
+            for (_, _, _, sem), y in zip(groups, ys)]
+    _identity(ax, np.concatenate(xs + [y - b for y, b in zip(ys, bars)] + [y + b for y, b in zip(ys, bars)]) if xs else np.zeros(1))
+    for k, ((label, _, _, sem), x, y) in enumerate(zip(groups, xs, ys)):
+        ax.errorbar(x, y, yerr=sem, fmt=markers[k % len(markers)], color=f"C{k}", mec="k", mew=0.5, ms=7,
+                    capsize=3, label=label)
+    ax.set_xlabel(r"predicted $\sqrt{A^\alpha}$ (mean-field theory)")
+    ax.set_ylabel(r"measured $\sqrt{A^\alpha}$ (simulation, mean ± SE over seeds)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize="small")
+    ax.grid(alpha=0.25)
+    return fig
