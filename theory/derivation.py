@@ -87,13 +87,18 @@ class StructuralDerivation:
     gain: tuple[sp.Expr, ...]
     drive: tuple[sp.Expr, ...]
     rhs: sp.Matrix
-    jacobian: sp.Matrix
     L: sp.Matrix
     gain_operator: sp.Matrix
     averages: GaussianAverages
 
     def __repr__(self) -> str:
         return f"StructuralDerivation(regions={self.structure.regions}, currents={self.structure.n_channels})"
+
+    @cached_property
+    def jacobian(self) -> sp.Matrix:
+        """``d rhs / d S`` (C x C), derived on first use (it is large for many regions)."""
+        C = self.structure.n_channels
+        return self.rhs.jacobian(sp.Matrix(self.currents)) if C else sp.zeros(0, 0)
 
     @cached_property
     def T_matrix(self) -> sp.Matrix:
@@ -160,7 +165,6 @@ def derive_structure(structure: Structure) -> StructuralDerivation:
     T_sym = dict(zip(T_entries, T_symbols))
     drive = [sp.Add(*[T_sym[(e, f)] * S[f] for f in range(C) if (e, f) in T_sym]) for e in range(C)]
     rhs = sp.Matrix([-S[e] + gain[src[e]] * drive[e] for e in range(C)])
-    jacobian = rhs.jacobian(sp.Matrix(S)) if C else sp.zeros(0, 0)
 
     L = sp.zeros(C, C)
     for (e, f), sym in T_sym.items():
@@ -179,7 +183,6 @@ def derive_structure(structure: Structure) -> StructuralDerivation:
         gain=gain,
         drive=tuple(drive),
         rhs=rhs,
-        jacobian=jacobian,
         L=L,
         gain_operator=Psi * L,
         averages=averages,
@@ -269,7 +272,7 @@ class MeanFieldSystem:
         subs = self.substitutions() if substitute else {}
         src = d.structure.channel_source
         return [
-            sp.expand(-s + d.gain_symbols[src[e]] * d.drive[e].xreplace(subs))
+            sp.expand_mul(-s + d.gain_symbols[src[e]] * d.drive[e].xreplace(subs))
             for e, s in enumerate(d.currents)
         ]
 

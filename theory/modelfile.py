@@ -23,6 +23,7 @@ the shorthand tables may then be a string expression of them, parsed by
 
 from __future__ import annotations
 
+import keyword
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -33,8 +34,9 @@ import numpy as np
 import sympy as sp
 
 from .errors import ModelInputError
-from .expressions import parse_expression
+from .expressions import ALLOWED_FUNCTIONS, parse_expression
 from .spec import (
+    Constraint,
     Edge,
     ModelSpec,
     dense_edges,
@@ -48,6 +50,10 @@ KNOWN_KEYS = {
     "name", "description", "nonlinearity", "regions", "g", "T", "U", "sizes",
     "edges", "symmetric", "random", "parameters",
 }
+
+RESERVED_NAMES = frozenset({"pi", "S", "T", "U", "Delta", "psi", *ALLOWED_FUNCTIONS})
+"""Parameter names refused because the derivation or the expression language uses them."""
+RESERVED_PREFIXES = ("S_", "T_", "U_", "g_", "psi_", "Delta_")
 
 DEFAULT_MODEL = "fig3-1"
 """The built-in default model (paper Fig. 3, first 5-region symmetric example)."""
@@ -89,13 +95,17 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
     """
     source = DEFAULT_MODEL if source is None else source
     path = Path(source)
+    if path.is_dir():
+        raise ModelInputError(str(path), "is a folder, not a model file", "give the path to a .toml model file")
     if path.is_file():
         try:
             table = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ModelInputError(str(path), f"invalid TOML: {exc}", "fix the file's syntax") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ModelInputError(str(path), f"cannot read file: {exc}", "check the path and its permissions") from None
+        except UnicodeDecodeError:
+            raise ModelInputError(str(path), "is not UTF-8 text", "save the model file as UTF-8 TOML") from None
+        except OSError as exc:
+            raise ModelInputError(str(path), f"cannot read file: {exc.strerror}", "check the path and its permissions") from None
         table.setdefault("name", path.stem)
         return model_from_table(table)
     if str(source) in preset_names():
@@ -127,6 +137,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
     g = reader.array(table.get("g", [0.0] * R), "g", (R,))
     sizes = reader.array(table.get("sizes", [1.0] * R), "sizes", (R,))
     nonlinearity = table.get("nonlinearity", "erf")
+    constraints: tuple[Constraint, ...] = ()
     if "edges" in table:
         edges = _read_edges(table["edges"])
         n_channels = sum(e.rank for e in edges)
@@ -143,7 +154,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
             U = (targets[:, None] == targets[None, :]) * np.eye(n_channels)
     else:
         edges = dense_edges(regions)
-        T3 = _dense_T(table, reader, R)
+        T3, constraints = _dense_T(table, reader, R)
         T = dense_T_to_channels(T3)
         U3 = reader.array(table["U"], "U", (R, R, R)) if "U" in table else np.broadcast_to(np.eye(R), (R, R, R)).copy()
         U = dense_U_to_channels(U3)
@@ -163,27 +174,38 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
         parameters=parameters,
         symbolic=symbolic,
         description=str(table.get("description", "")),
+        constraints=constraints,
         **numeric,
     )
 
 
-def _dense_T(table: Mapping[str, Any], reader: "_FieldReader", R: int) -> np.ndarray:
+def _dense_T(table: Mapping[str, Any], reader: "_FieldReader", R: int) -> tuple[np.ndarray, tuple[Constraint, ...]]:
+    """``T[alpha][beta][gamma]`` from ``T`` or a shorthand, and the shorthand's constraints."""
     given = [k for k in ("T", "symmetric", "random") if k in table]
     if len(given) != 1:
         raise ModelInputError(
             "T", "give exactly one of T, [symmetric], [random]" if given else "missing", "see README 'Model files'"
         )
     if "T" in table:
-        return reader.array(table["T"], "T", (R, R, R))
+        return reader.array(table["T"], "T", (R, R, R)), ()
     if "symmetric" in table:
         sym = table["symmetric"]
         _require_table(sym, "symmetric", {"a", "b", "signs"})
         a = reader.array(sym.get("a"), "symmetric.a", (R,))
         b = reader.array(sym.get("b"), "symmetric.b", (R,))
         signs = reader.array(sym.get("signs", [1.0] * R), "symmetric.signs", (R,))
+        constraints = tuple(
+            Constraint(field, value, kind)
+            for field, array, kind in (("symmetric.b", b, "nonnegative"), ("symmetric.signs", signs, "sign"))
+            for value in array
+            if isinstance(value, sp.Basic) and value.free_symbols
+        )
         if b.dtype != object and np.any(b < 0):
             raise ModelInputError("symmetric.b", "cross-loop strengths must be >= 0", "b is a squared overlap; use b >= 0")
-        return symmetric_T(a, b, signs)
+        plain_signs = [float(x) for x in signs if not (isinstance(x, sp.Basic) and x.free_symbols)]
+        if any(abs(abs(x) - 1.0) > 1e-12 for x in plain_signs):
+            raise ModelInputError("symmetric.signs", "signs must be +1 or -1", "write e.g. signs = [1, -1]")
+        return symmetric_T(a, b, signs), constraints
     rnd = table["random"]
     _require_table(rnd, "random", {"radius", "seed"})
     radius = rnd.get("radius")
@@ -193,7 +215,7 @@ def _dense_T(table: Mapping[str, Any], reader: "_FieldReader", R: int) -> np.nda
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ModelInputError("random.seed", f"{seed!r} is not an integer >= 0", "write seed = 7")
     rng = np.random.default_rng(seed)
-    return rng.normal(0.0, radius / np.sqrt(R), size=(R, R, R))
+    return rng.normal(0.0, radius / np.sqrt(R), size=(R, R, R)), ()
 
 
 def _require_table(value: Any, name: str, allowed: set[str]) -> None:
@@ -229,8 +251,15 @@ def _read_parameters(value: Any) -> tuple[dict[str, float], dict[str, sp.Symbol]
         raise ModelInputError("parameters", "is not a table", "write [parameters] then name = value lines")
     parameters = {}
     for key, number in value.items():
-        if not key.isidentifier() or key.startswith("_") or key == "pi":
+        if not key.isidentifier() or key.startswith("_") or keyword.iskeyword(key):
             raise ModelInputError(f"parameters.{key}", "is not a valid parameter name", "use letters, digits and _")
+        if key in RESERVED_NAMES or key.startswith(RESERVED_PREFIXES):
+            raise ModelInputError(
+                f"parameters.{key}",
+                "clashes with a name the derivation or the expression language uses",
+                f"rename it (reserved: {', '.join(sorted(RESERVED_NAMES))} and names starting with "
+                f"{', '.join(RESERVED_PREFIXES)})",
+            )
         if not isinstance(number, (int, float)) or isinstance(number, bool) or not np.isfinite(number):
             raise ModelInputError(f"parameters.{key}", f"{number!r} is not a finite number", "give the default value as a number")
         parameters[key] = float(number)

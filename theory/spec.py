@@ -33,6 +33,28 @@ NONLINEARITIES = ("erf",)
 """Supported single-neuron nonlinearities. ``erf`` means phi(x) = erf(sqrt(pi) x / 2)."""
 
 PSD_TOLERANCE = 1e-10
+MAX_MAGNITUDE = 1e6
+"""Largest |value| accepted in T, U, g and sizes (beyond it no solver is meaningful)."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A condition on an expression of ``[parameters]`` (e.g. a shorthand's ``b >= 0``).
+
+    ``kind`` is ``"nonnegative"`` (value >= 0) or ``"sign"`` (value is +1 or -1).
+    """
+
+    field: str
+    expression: sp.Expr
+    kind: str
+
+    def check(self, parameters: Mapping[str, float]) -> None:
+        """Raise ModelInputError if the expression violates the condition at ``parameters``."""
+        value = float(evaluate_expressions(np.array([self.expression], dtype=object), parameters, self.field)[0])
+        if self.kind == "nonnegative" and value < 0:
+            raise ModelInputError(self.field, f"{self.expression} = {value:.6g} is negative", "it must be >= 0")
+        if self.kind == "sign" and abs(abs(value) - 1.0) > 1e-12:
+            raise ModelInputError(self.field, f"{self.expression} = {value:.6g} is not +1 or -1", "signs are +1 or -1")
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,9 @@ class ModelSpec:
         expressions with the field's shape.
     description : str
         One line describing the model.
+    constraints : tuple of Constraint
+        Conditions on ``[parameters]`` expressions of shorthand tables (``b >= 0``,
+        ``signs = +-1``), checked whenever the parameters change.
     """
 
     name: str
@@ -160,6 +185,7 @@ class ModelSpec:
     parameters: Mapping[str, float] = field(default_factory=dict)
     symbolic: Mapping[str, np.ndarray] = field(default_factory=dict)
     description: str = ""
+    constraints: tuple["Constraint", ...] = ()
 
     def __post_init__(self) -> None:
         regions = tuple(self.regions)
@@ -175,6 +201,8 @@ class ModelSpec:
         sizes = np.ones(len(regions)) if self.sizes is None else self.sizes
         object.__setattr__(self, "sizes", _checked_array(sizes, "sizes", (len(regions),)))
         self._validate_values()
+        for constraint in self.constraints:
+            constraint.check(self.parameters)
 
     # ------------------------------------------------------------------ structure
     @cached_property
@@ -268,6 +296,8 @@ class ModelSpec:
                     "not a declared parameter",
                     f"declared: {', '.join(self.parameters) or 'none'}",
                 )
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ModelInputError(f"parameters.{key}", f"{value!r} is not a number", "give a finite number")
             if not np.isfinite(value):
                 raise ModelInputError(f"parameters.{key}", f"value {value} is not finite", "give a finite number")
         merged = {**self.parameters, **{k: float(v) for k, v in values.items()}}
@@ -310,6 +340,12 @@ class ModelSpec:
             seen.add(edge.name)
 
     def _validate_values(self) -> None:
+        for name in ("T", "U", "g", "sizes"):
+            largest = float(np.abs(getattr(self, name)).max(initial=0.0))
+            if largest > MAX_MAGNITUDE:
+                raise ModelInputError(
+                    name, f"contains a value of size {largest:.3g}", f"use values of size at most {MAX_MAGNITUDE:g}"
+                )
         if np.any(self.g < 0):
             bad = self.regions[int(np.argmax(self.g < 0))]
             raise ModelInputError("g", f"negative disorder g = {self.g.min()} in region {bad}", "use g >= 0")
@@ -341,6 +377,26 @@ class ModelSpec:
                     f"input overlaps of region {region} are not positive semidefinite (eigenvalue {lowest:.3g})",
                     "U must be a covariance matrix of the input vectors",
                 )
+            self._check_T_in_range_of_U(r, idx, block)
+
+    def _check_T_in_range_of_U(self, region: int, into: np.ndarray, block: np.ndarray) -> None:
+        """No network exists if n correlates with a direction in which m has zero variance (THEORY §1)."""
+        out_of = np.flatnonzero(self.channel_source == region)
+        if out_of.size == 0:
+            return
+        values, vectors = np.linalg.eigh(block)
+        scale = max(1.0, float(np.abs(block).max()))
+        null = vectors[:, values <= PSD_TOLERANCE * scale]
+        if null.size == 0:
+            return
+        leak = np.abs(self.T[np.ix_(out_of, into)] @ null).max()
+        if leak > 1e-9 * max(1.0, float(np.abs(self.T).max())):
+            raise ModelInputError(
+                "T",
+                f"correlates n with a direction in which the input vectors of region {self.regions[region]} have "
+                "zero variance (U is singular there), so no network has these overlaps",
+                "make U positive definite on that region or set those T entries to zero",
+            )
 
 
 def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -410,7 +466,10 @@ def symmetric_T(a: np.ndarray, b: np.ndarray, signs: np.ndarray) -> np.ndarray:
     symbolic = a.dtype == object or b.dtype == object or signs.dtype == object
     sqrt = np.vectorize(sp.sqrt, otypes=[object]) if symbolic else np.sqrt
     if symbolic:
-        signs = np.array([sp.nsimplify(s) if float(s).is_integer() else s for s in signs], dtype=object)
+        signs = np.array(
+            [sp.Integer(int(s)) if isinstance(s, (int, float, np.integer, np.floating)) and float(s).is_integer() else s for s in signs],
+            dtype=object,
+        )
     u = signs * sqrt(b)
     c = np.outer(u, u) + np.diag(a - b)
     R = len(a)
@@ -475,6 +534,8 @@ def symmetric_model(
     if np.any(b_arr < 0):
         raise ModelInputError("symmetric.b", "cross-loop strengths must be >= 0", "b is a squared overlap; use b >= 0")
     s_arr = np.ones(len(a)) if signs is None else _checked_array(signs, "symmetric.signs", (len(a),))
+    if np.any(np.abs(np.abs(s_arr) - 1.0) > 1e-12):
+        raise ModelInputError("symmetric.signs", "signs must be +1 or -1", "write e.g. signs = [1, -1, 1]")
     regions = tuple(regions) if regions is not None else tuple(str(i + 1) for i in range(len(a)))
     return dense_model(regions, symmetric_T(a_arr, b_arr, s_arr), np.broadcast_to(np.asarray(g, float), (len(a),)), name=name, **kwargs)
 
