@@ -9,6 +9,9 @@
   measured time-averaged currents; its ``A`` (``FixedPoint.variance``) is the prediction.
 * models with disorder (some ``g > 0``): the per-region stationary solution
   (``stationary_regions``), whose ``A`` does not depend on which fixed point is reached.
+  It is checked to be a stationary state of the whole model; when it is not (outside the
+  paper's regime) or there is no stable fixed point at g = 0, there is *no* prediction
+  and the note says why (a wrong number is worse than none).
 
 The solvers are imported lazily, so this module costs nothing until it is used.
 """
@@ -60,12 +63,15 @@ class PredictionCandidates:
         Their structured variances (one row for ``stationary``).
     n_found : int
         Number of distinct fixed points found (``fixed-point`` only).
+    failure : str
+        Why the stationary theory gives no prediction (``""`` if it does).
     """
 
     method: str
     currents: np.ndarray
     A: np.ndarray
     n_found: int = 0
+    failure: str = ""
 
 
 def prediction_candidates(spec: ModelSpec, n_starts: int = 200, seed: int = 0) -> PredictionCandidates:
@@ -85,9 +91,13 @@ def prediction_candidates(spec: ModelSpec, n_starts: int = 200, seed: int = 0) -
     if np.any(np.asarray(spec.g) > 0):
         from mrdmft.solvers.stationary import stationary_regions
 
-        regions = as_payload(stationary_regions(spec).to_json())["regions"]
+        report = stationary_regions(spec)
+        regions = as_payload(report.to_json())["regions"]
         A = np.array([[_finite_or_nan(regions[r].get("A")) for r in spec.regions]])
-        return PredictionCandidates("stationary", np.zeros((1, spec.n_channels)), A)
+        if not report.success:
+            A = np.full((1, spec.n_regions), np.nan)
+        failure = "" if report.success else report.message
+        return PredictionCandidates("stationary", np.zeros((1, spec.n_channels)), A, failure=failure)
     from mrdmft.solvers.fixed_points import find_fixed_points
 
     result = find_fixed_points(spec, n_starts=n_starts, seed=seed)
@@ -115,8 +125,9 @@ def choose_prediction(candidates: PredictionCandidates, measured_currents: np.nd
     APrediction
     """
     if candidates.method == "stationary":
-        if not np.all(np.isfinite(candidates.A[0])):
-            return APrediction(None, "stationary", "the stationary solver found no solution for some region: no prediction")
+        if candidates.failure or not np.all(np.isfinite(candidates.A[0])):
+            reason = candidates.failure or "the stationary solver found no solution for some region"
+            return APrediction(None, "stationary", f"no prediction: {reason}")
         return APrediction(candidates.A[0], "stationary", "stationary mean-field solution per region (mrdmft stationary)")
     if len(candidates.A) == 0:
         return APrediction(

@@ -45,15 +45,31 @@ from mrdmft.theory.errors import ModelInputError
 from mrdmft.theory.spec import ModelSpec
 from mrdmft.theory.stationary_equations import StationaryEquations, stationary_equations
 
+from .compiled import BoundSystem, ModelArrays, compile_system
+from .fixed_point_newton import levenberg_marquardt
 from .lambdify_batched import MODULES
 
-PHASES = ("static", "chaos+currents", "chaos", "quiescent")
+PHASES = ("static", "chaos+currents", "chaos", "quiescent", "undetermined")
+#: Hint appended to the model-level failures: the two-time DMFT has no regime restriction.
+USE_DMFT = "use `mrdmft dmft` (solve_dmft) for this model"
 STATUS_MESSAGES = {
     0: "converged",
     1: "no sign change of the reduced energy on the expected bracket",
     2: "bisection did not converge",
     3: "non-finite value of the reduced energy",
+    4: "the per-region (paper-regime) theory does not apply to this model: the per-region solutions are not "
+    "a self-consistent stationary state of the whole model; " + USE_DMFT,
+    5: "no stable fixed point found at g = 0 (limit cycle or chaos), so no loop pins the gains and the "
+    "per-region (paper-regime) theory does not apply; " + USE_DMFT,
 }
+#: Status codes of model-level failures (:func:`stationary_regions`), not of one region's solve.
+INCONSISTENT, NO_STABLE_FIXED_POINT = 4, 5
+#: Max |residual| (currents scaled by sqrt(max A)) below which the per-region solutions count as consistent.
+CONSISTENCY_TOL = 1e-8
+#: Random starts of the consistency search (besides the rescaled g = 0 fixed point).
+CONSISTENCY_STARTS = 24
+#: Eigenvalues of Psi L with Re above 1 + this make the state without currents unstable.
+ZERO_STATE_TOL = 1e-9
 _QUADRATURE_NODES = 24
 _QUADRATURE_SPAN = 1.0  # use quadrature when Delta0 - Delta_inf <= this
 _BISECTION_STEPS = 200
@@ -155,6 +171,42 @@ class StationarySweep:
 
 
 @dataclass(frozen=True)
+class ConsistencyCheck:
+    """Whether per-region stationary solutions form one stationary state of the whole model.
+
+    The per-region theory fixes each region's gain ``psi^beta = psi(Delta0^beta)`` and
+    structured variance ``A^beta``. They describe a stationary state of the model only if
+    static currents exist with
+
+        S_f = psi^{src(f)} (T S)_f   for every channel f,
+        sum_{f, f' into beta} U_{f f'} S_f S_f' = A^beta   for every region beta,
+
+    and, when every ``A^beta = 0`` (no currents), the state without currents is linearly
+    stable with those gains (every eigenvalue of ``Psi L`` has ``Re <= 1``).
+
+    Attributes
+    ----------
+    consistent : bool
+        Currents were found with ``residual <= tolerance`` (and the stability condition holds).
+    residual : float
+        Smallest ``max |F|`` over the starts, with currents measured in units of
+        ``sqrt(max_beta A^beta)`` (1 if every ``A`` is 0); inf if nothing finite was reached.
+    currents : numpy.ndarray, shape (C,)
+        The currents of the best start (NaN if none).
+    tolerance : float
+        Acceptance tolerance on ``residual``.
+    detail : str
+        One sentence on the outcome.
+    """
+
+    consistent: bool
+    residual: float
+    currents: np.ndarray
+    tolerance: float
+    detail: str
+
+
+@dataclass(frozen=True)
 class StationaryReport:
     """Per-region stationary solutions and transition values of a model.
 
@@ -169,9 +221,19 @@ class StationaryReport:
     loop_source : str
         ``"given"`` or ``"fixed_points"`` (``1 / psi`` of the first stable g = 0 fixed point).
     solutions : tuple of StationarySolution
-        One per region.
+        One per region (phase ``"undetermined"`` and NaN values when the model-level
+        check failed).
     g_chaos_onset, g_currents_vanish : numpy.ndarray, shape (R,)
-        Transition values of ``g`` for each region's loop strength.
+        Transition values of ``g`` for each region's loop strength (NaN after a
+        model-level failure).
+    status : int
+        0 success; 1-3 the first failed region's status; 4 the per-region solutions are
+        not a self-consistent stationary state of the model; 5 no stable fixed point at
+        g = 0 (see :data:`STATUS_MESSAGES`).
+    consistency : ConsistencyCheck or None
+        Outcome of :func:`check_consistency` (None if it was not run).
+    channel_names : tuple of str
+        Names of the currents (for the JSON of ``consistency.currents``).
     """
 
     model: str
@@ -181,20 +243,26 @@ class StationaryReport:
     solutions: tuple[StationarySolution, ...]
     g_chaos_onset: np.ndarray
     g_currents_vanish: np.ndarray
+    status: int = 0
+    consistency: ConsistencyCheck | None = None
+    channel_names: tuple[str, ...] = ()
 
     @property
     def A(self) -> np.ndarray:
-        """Structured variance per region."""
+        """Structured variance per region (NaN where there is no solution)."""
         return np.array([s.A for s in self.solutions])
 
     @property
     def success(self) -> bool:
-        """True if every region's solve succeeded."""
-        return all(s.success for s in self.solutions)
+        """True if every region's solve succeeded and they form a consistent stationary state."""
+        return self.status == 0 and all(s.success for s in self.solutions)
 
     @property
     def message(self) -> str:
-        """Summary of the per-region statuses."""
+        """Summary of the status (model-level failure, else the failed regions)."""
+        if self.status in (INCONSISTENT, NO_STABLE_FIXED_POINT):
+            detail = f" ({self.consistency.detail})" if self.consistency is not None and self.status == INCONSISTENT else ""
+            return STATUS_MESSAGES[self.status] + detail
         failed = [f"{name}: {s.message}" for name, s in zip(self.regions, self.solutions) if not s.success]
         return "; ".join(failed) if failed else "converged"
 
@@ -214,7 +282,25 @@ class StationaryReport:
                 "success": sol.success,
                 "message": sol.message,
             }
-        return {"model": self.model, "loop_source": self.loop_source, "regions": regions}
+        payload: dict[str, object] = {
+            "model": self.model,
+            "loop_source": self.loop_source,
+            "success": self.success,
+            "status": self.status,
+            "message": self.message,
+            "regions": regions,
+        }
+        if self.consistency is not None:
+            check = self.consistency
+            names = self.channel_names or tuple(str(k) for k in range(check.currents.size))
+            payload["consistency"] = {
+                "consistent": check.consistent,
+                "residual": check.residual,
+                "tolerance": check.tolerance,
+                "detail": check.detail,
+                "currents": {c: float(v) for c, v in zip(names, check.currents)},
+            }
+        return payload
 
     def to_json(self, indent: int | None = 2) -> str:
         """JSON text of :meth:`to_dict` (non-finite numbers become ``null``)."""
@@ -558,50 +644,212 @@ def transition_values(
 
 
 # ---------------------------------------------------------------------------- per region of a model
+def _per_region(values: object, spec: ModelSpec) -> np.ndarray:
+    """Per-region values (mapping by region name or sequence) as an array (R,)."""
+    if isinstance(values, Mapping):
+        return np.array([float(values[name]) for name in spec.regions])
+    return np.asarray(values, dtype=float).reshape(spec.n_regions)
+
+
+def _stable_fixed_point(spec: ModelSpec) -> object | None:
+    """The first stable fixed point of ``find_fixed_points(spec.with_values(g=0))`` (None if none)."""
+    from mrdmft.solvers.fixed_points import find_fixed_points  # optional dependency between solvers
+
+    result = find_fixed_points(spec.with_values(g=np.zeros(spec.n_regions)))
+    stable = [fp for fp in result.fixed_points if bool(getattr(fp, "stable", False))]
+    return stable[0] if stable else None
+
+
+def _loop_strengths_of(point: object, spec: ModelSpec) -> np.ndarray:
+    """``1 / psi^alpha`` of a fixed point where ``A^alpha > LOOP_A_TOLERANCE``, else 0."""
+    gain = _per_region(getattr(point, "gain"), spec)
+    A = _per_region(getattr(point, "variance"), spec)
+    return np.where(A > LOOP_A_TOLERANCE, 1.0 / gain, 0.0)
+
+
 def loop_strengths_from_fixed_points(spec: ModelSpec) -> np.ndarray:
     """Loop strength ``lambda^alpha = 1 / psi^alpha`` of each region at the g = 0 stable fixed point.
 
     Uses the first stable fixed point of ``find_fixed_points(spec.with_values(g=0))``
     (its ``gain`` and ``variance`` = ``A``); regions with ``A^alpha = 0`` there carry no current, have no active loop and get
-    ``lambda = 0``. Without a stable fixed point, every region gets ``lambda = 0``.
+    ``lambda = 0``. Without a stable fixed point, every region gets ``lambda = 0``
+    (:func:`stationary_regions` reports that case as a failure instead).
     """
-    from mrdmft.solvers.fixed_points import find_fixed_points  # optional dependency between solvers
+    point = _stable_fixed_point(spec)
+    return np.zeros(spec.n_regions) if point is None else _loop_strengths_of(point, spec)
 
+
+@dataclass(frozen=True, eq=False)
+class _ConsistencyEquations:
+    """Stacked residual of the consistency problem in scaled currents ``x = S / scale``.
+
+    ``F(x) = [x - Psi[src] T x ; Delta(x) - A / scale^2]`` (C + R entries), with
+    ``Delta_beta(x) = sum_{f, f' into beta} U_{f f'} x_f x_f'`` from the compiled
+    (derived) variance, and its Jacobian ``[I - Psi[src] T ; 2 (U x)_f [tgt(f) == beta]]``.
+    """
+
+    kernel: BoundSystem
+    operator: np.ndarray  # Psi[src] T, (C, C)
+    target: np.ndarray  # A / scale^2, (R,)
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        channels = x - x @ self.operator.T
+        return np.concatenate([channels, self.kernel.variance(x) - self.target], axis=-1)
+
+    def jacobian(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        C = x.shape[-1]
+        linear = np.broadcast_to(np.eye(C) - self.operator, x.shape[:-1] + (C, C))
+        d_variance = 2.0 * (x @ self.kernel.U)[..., None, :] * self.kernel.target_onehot.T
+        return np.concatenate([linear, d_variance], axis=-2)
+
+
+def check_consistency(
+    spec: ModelSpec,
+    A: np.ndarray,
+    gain: np.ndarray,
+    start: np.ndarray | None = None,
+    n_starts: int = CONSISTENCY_STARTS,
+    seed: int = 0,
+    tolerance: float = CONSISTENCY_TOL,
+) -> ConsistencyCheck:
+    """Check that per-region ``A^beta`` and gains ``psi^beta`` form one stationary state of ``spec``.
+
+    Looks for static currents with ``S_f = psi^{src(f)} (T S)_f`` (the stationary current
+    equations with the gains held at ``psi^beta = psi(Delta0^beta)``) and
+    ``sum_{f, f' into beta} U_{f f'} S_f S_f' = A^beta`` for every region, by
+    Levenberg-Marquardt on the stacked (C + R) residual
+    (:func:`mrdmft.solvers.fixed_point_newton.levenberg_marquardt`) from ``start`` rescaled
+    per target region to the requested ``A`` and from ``n_starts`` random starts. The
+    currents are scaled by ``sqrt(max A)`` so that ``tolerance`` is relative. When every
+    ``A^beta = 0`` the state without currents must also be linearly stable with these
+    gains (every eigenvalue of ``Psi L`` has ``Re <= 1``).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model (its T, U and structure are used).
+    A : numpy.ndarray, shape (R,)
+        Structured variance per region (finite, >= 0).
+    gain : numpy.ndarray, shape (R,)
+        Gain ``psi^beta`` per region.
+    start : numpy.ndarray, shape (C,), optional
+        Currents to start from, e.g. the g = 0 stable fixed point.
+    n_starts, seed : int
+        Random starts and their seed.
+    tolerance : float
+        Acceptance tolerance on the scaled ``max |F|``.
+
+    Returns
+    -------
+    ConsistencyCheck
+    """
+    A = np.asarray(A, dtype=float).reshape(spec.n_regions)
+    gain = np.asarray(gain, dtype=float).reshape(spec.n_regions)
+    compiled = compile_system(spec)
+    arrays = ModelArrays.from_spec(spec)
+    kernel = compiled.bind(arrays)
+    operator = compiled.operator(gain, arrays)
+    scale = math.sqrt(float(A.max())) if A.max() > 0 else 1.0
+    target = A / scale**2
+    equations = _ConsistencyEquations(kernel=kernel, operator=operator, target=target)
+
+    into = np.asarray(spec.channel_target)
+    per_channel = np.sqrt(target[into] / np.bincount(into, minlength=spec.n_regions)[into])
+    rng = np.random.default_rng(seed)
+    starts = [np.zeros((1, spec.n_channels))]
+    if start is not None:
+        x0 = np.asarray(start, dtype=float) / scale
+        reached = kernel.variance(x0)[into]
+        factor = np.sqrt(np.divide(target[into], reached, out=np.zeros_like(reached), where=reached > LOOP_A_TOLERANCE))
+        starts.append((x0 * factor)[None, :])
+    half = n_starts // 2
+    starts.append(rng.standard_normal((half, spec.n_channels)) * per_channel)
+    starts.append(rng.standard_normal((n_starts - half, spec.n_channels)))
+    batch = levenberg_marquardt(
+        equations.residual, equations.jacobian, np.concatenate(starts), residual_tol=tolerance, max_iter=200
+    )
+    best = int(np.argmin(batch.residual))
+    residual = float(batch.residual[best])
+    currents = batch.currents[best] * scale if np.isfinite(residual) else np.full(spec.n_channels, np.nan)
+    if residual > tolerance:
+        detail = (
+            "no static currents satisfy S = psi[src] (T S) and sum U S S = A in every region with the per-region "
+            f"gains and A (smallest residual {residual:.2g} > {tolerance:.0e})"
+        )
+        return ConsistencyCheck(False, residual, currents, tolerance, detail)
+    if np.all(A == 0):
+        leading = float(np.linalg.eigvals(operator).real.max(initial=-np.inf)) if spec.n_channels else -np.inf
+        if leading > 1.0 + ZERO_STATE_TOL:
+            detail = (
+                "no region carries currents, but with these gains the state without currents is unstable "
+                f"(leading eigenvalue of Psi L has Re = {leading:.6g} > 1)"
+            )
+            return ConsistencyCheck(False, residual, currents, tolerance, detail)
+    detail = f"static currents with these gains and A exist (residual {residual:.1e} <= {tolerance:.0e})"
+    return ConsistencyCheck(True, residual, currents, tolerance, detail)
+
+
+def _failed_report(
+    spec: ModelSpec, lam: np.ndarray, source: str, status: int, consistency: ConsistencyCheck | None = None
+) -> StationaryReport:
+    """A report that claims no numbers: every region ``"undetermined"`` with NaN values."""
     R = spec.n_regions
-    result = find_fixed_points(spec.with_values(g=np.zeros(R)))
-    stable = [fp for fp in result.fixed_points if bool(getattr(fp, "stable", False))]
-    if not stable:
-        return np.zeros(R)
-    point = stable[0]
-
-    def per_region(values: object) -> np.ndarray:
-        if isinstance(values, Mapping):
-            return np.array([float(values[name]) for name in spec.regions])
-        return np.asarray(values, dtype=float).reshape(R)
-
-    gain = per_region(point.gain)
-    A = per_region(point.variance)
-    return np.where(A > LOOP_A_TOLERANCE, 1.0 / gain, 0.0)
+    message = STATUS_MESSAGES[status]
+    solutions = tuple(
+        StationarySolution("undetermined", math.nan, math.nan, math.nan, float(g), float(lam[k]), False, status, message)
+        for k, g in enumerate(spec.g)
+    )
+    return StationaryReport(
+        model=spec.name,
+        regions=tuple(spec.regions),
+        loop_strengths=lam,
+        loop_source=source,
+        solutions=solutions,
+        g_chaos_onset=np.full(R, np.nan),
+        g_currents_vanish=np.full(R, np.nan),
+        status=status,
+        consistency=consistency,
+        channel_names=tuple(spec.channel_names),
+    )
 
 
 def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None) -> StationaryReport:
-    """Stationary solution and transition values of ``g`` for every region of a model.
+    """Stationary solution and transition values of ``g`` for every region of a model, checked.
+
+    Each region is solved on its own with loop strength ``lambda^alpha`` (THEORY §4-5):
+    the paper's regime, where every region's gain is pinned by its own loop. That is not
+    true of every model (a reciprocal pair with unequal ``g`` shares one pinning;
+    feed-forward currents into a region without a loop; limit cycles), so the per-region
+    answer is then checked with :func:`check_consistency`: the per-region ``A^alpha`` and
+    gains ``psi(Delta0^alpha)`` must admit static currents solving the whole model's
+    stationary current equations. Otherwise the report fails (status 4) and claims no
+    numbers; use the two-time DMFT (``solve_dmft``) for such models.
 
     Parameters
     ----------
     spec : ModelSpec
         The model; its ``g`` and nonlinearity are used.
     loop_strengths : array_like, shape (R,), optional
-        ``lambda^alpha``; by default from :func:`loop_strengths_from_fixed_points`.
+        ``lambda^alpha``; by default ``1 / psi^alpha`` of the first stable fixed point at
+        g = 0 (:func:`loop_strengths_from_fixed_points`); without one the report fails
+        with status 5.
 
     Returns
     -------
     StationaryReport
+        ``success`` is False (with ``status`` and ``message``) if a region's solve failed
+        (1-3), the per-region solutions are not a consistent stationary state (4) or there
+        is no stable fixed point at g = 0 (5).
     """
     R = spec.n_regions
+    start = None
     if loop_strengths is None:
-        lam = loop_strengths_from_fixed_points(spec)
         source = "fixed_points"
+        point = _stable_fixed_point(spec)
+        if point is None:
+            return _failed_report(spec, np.full(R, np.nan), source, NO_STABLE_FIXED_POINT)
+        lam = _loop_strengths_of(point, spec)
+        start = np.asarray(getattr(point, "currents"), dtype=float)
     else:
         lam = _check_loop_strength(loop_strengths, "loop_strengths")
         if lam.shape != (R,):
@@ -610,13 +858,23 @@ def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None
             )
         source = "given"
     sweep = stationary_sweep(lam, spec.g, spec.nonlinearity)
+    solutions = tuple(sweep.solution(k) for k in range(R))
+    consistency = None
+    status = next((s.status for s in solutions if not s.success), 0)
+    if status == 0:
+        consistency = check_consistency(spec, sweep.A, compile_system(spec).gain(sweep.Delta0), start=start)
+        if not consistency.consistent:
+            return _failed_report(spec, lam, source, INCONSISTENT, consistency)
     transitions = np.array([transition_values(value, spec.nonlinearity) for value in lam]).reshape(R, 2)
     return StationaryReport(
         model=spec.name,
         regions=tuple(spec.regions),
         loop_strengths=lam,
         loop_source=source,
-        solutions=tuple(sweep.solution(k) for k in range(R)),
+        solutions=solutions,
         g_chaos_onset=transitions[:, 0],
         g_currents_vanish=transitions[:, 1],
+        status=status,
+        consistency=consistency,
+        channel_names=tuple(spec.channel_names),
     )

@@ -291,7 +291,8 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
       regime, THEORY §5), otherwise the prediction is ambiguous and an error is raised.
     * otherwise: the per-region stationary solution
       (:func:`~mrdmft.solvers.stationary.stationary_regions`, loop strengths ``1/psi`` from
-      the g = 0 fixed point, THEORY §4-5).
+      the g = 0 fixed point, THEORY §4-5), which must pass its check of being a stationary
+      state of the whole model (it fails outside the paper's regime).
 
     Raises
     ------
@@ -322,7 +323,10 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
 
     report = stationary_regions(spec)
     if not report.success:
-        raise ModelInputError("spec", f"stationary solution of {spec.name!r} failed: {report.message}", "check g and the loop strengths")
+        raise ModelInputError(
+            "spec", f"no stationary prediction of A for {spec.name!r}: {report.message}",
+            "validate a model in the paper's regime, or compare the currents over time with solve_dmft",
+        )
     return report.A.copy()
 
 
