@@ -43,6 +43,7 @@ SOLVER_ARGUMENTS = {
     "seed": "--seed",
     "n_starts": "--starts",
     "t_settle": "--t-settle",
+    "out_dir": "--out",
 }
 """Solver keyword → the command-line option that sets it (for error messages)."""
 
@@ -254,20 +255,40 @@ STATIONARY_COLUMNS = ("phase", "Delta0", "Delta_inf", "A", "g_chaos_onset", "g_c
 
 
 def run_stationary(args: argparse.Namespace) -> int:
-    """``mrdmft stationary``: per-region stationary solution and transition values of g."""
+    """``mrdmft stationary``: per-region stationary solution and transition values of g.
+
+    Exit status 1 (and no numbers) when the per-region theory does not apply to the
+    model (``StationaryReport.status`` 4 or 5) or a region's solve failed.
+    """
     spec = load_spec(args)
-    from mrdmft.solvers.stationary import stationary_regions
+    from mrdmft.solvers.stationary import INCONSISTENT, NO_STABLE_FIXED_POINT, stationary_regions
 
     report = stationary_regions(spec)
     payload = as_payload(report.to_json())
     payload.setdefault("model", spec.name)
     print(dump_json(payload) if args.json else render_stationary(spec, payload))
-    return _report_failure("stationary", report, "check the model's loop strengths and g")
+    model_level = report.status in (INCONSISTENT, NO_STABLE_FIXED_POINT)
+    fix = f"e.g. mrdmft dmft {args.model or ''} --t-max 60".replace("  ", " ") if model_level else "check the model's loop strengths and g"
+    return _report_failure("stationary", report, fix)
 
 
 def render_stationary(spec: "ModelSpec", payload: dict) -> str:
-    """Human output of ``stationary``: one row per region."""
+    """Human output of ``stationary``: one row per region, or why there is no answer."""
     regions = payload["regions"]
+    header = ["region", "g", "phase", "Delta0", "Delta_inf", "A", "g_chaos_onset", "g_currents_vanish"]
+    lines = [
+        _headline(spec),
+        "phases: static (currents, no chaos) | chaos+currents | chaos (currents vanish); "
+        "A = structured variance, Delta0 / Delta_inf = variance at lag 0 / infinity",
+    ]
+    if payload.get("status") in (4, 5):
+        lines += [
+            "",
+            "NO STATIONARY PREDICTION: " + str(payload.get("message", "")),
+            "(the per-region theory solves each region with its own loop strength, which holds in the paper's "
+            "regime only; the numbers it would give for this model are wrong, so none are shown)",
+        ]
+        return "\n".join(lines)
     rows = []
     notes = []
     for r, g in zip(spec.regions, spec.g):
@@ -275,14 +296,10 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
         rows.append([r, float(g)] + [entry.get(key) for key in STATIONARY_COLUMNS])
         if entry.get("success") is False:
             notes.append(f"  region {r}: {entry.get('message', 'no solution')}")
-    header = ["region", "g", "phase", "Delta0", "Delta_inf", "A", "g_chaos_onset", "g_currents_vanish"]
-    lines = [
-        _headline(spec),
-        "phases: static (currents, no chaos) | chaos+currents | chaos (currents vanish); "
-        "A = structured variance, Delta0 / Delta_inf = variance at lag 0 / infinity",
-        "",
-        format_table(header, rows),
-    ]
+    lines += ["", format_table(header, rows)]
+    check = payload.get("consistency")
+    if check:
+        lines += ["", f"checked: the regions form one stationary state of the model ({check.get('detail')})"]
     if notes:
         lines += ["", "failures:"] + notes
     return "\n".join(lines)
@@ -376,7 +393,8 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
     error = payload.get("relative_error_A") or {}
     sqrt = {r: (None if v is None or v < 0 else float(np.sqrt(v))) for r, v in measured.items()}
     sqrt_pred = {r: (None if v is None or v < 0 else float(np.sqrt(v))) for r, v in predicted.items()}
-    columns = {"measured A": measured, "predicted A": predicted, "rel. error": error,
+    columns = {"measured A": measured, "<A(t)>": payload.get("time_averaged_A") or {},
+               "predicted A": predicted, "rel. error": error,
                "sqrt(A) measured": sqrt, "sqrt(A) predicted": sqrt_pred}
     lines = [
         _headline(spec),
@@ -384,6 +402,10 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
         f"dt = {format_number(args.dt)}, seed {payload.get('seed', args.seed)}, "
         f"{'float32' if args.float32 else 'float64'}; A averaged over t >= {format_number(payload['t_settle'])}",
         f"prediction: {payload['prediction']['note']}",
+    ]
+    if payload.get("stationary") is False:
+        lines.append(stationarity_warning(payload))
+    lines += [
         "",
         format_table(["region"] + list(columns), region_rows(spec.regions, columns)),
     ]
@@ -398,6 +420,22 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
     return "\n".join(lines)
 
 
+def stationarity_warning(payload: dict) -> str:
+    """The warning line of ``simulate`` when the currents are not static after t_settle."""
+    measured = payload["measured"]["A"]
+    averaged = payload.get("time_averaged_A") or {}
+    worst = max(averaged, key=lambda r: (averaged[r] or 0.0) - (measured.get(r) or 0.0), default=None)
+    detail = (
+        f"; e.g. region {worst}: A(time-averaged currents) = {format_number(measured.get(worst))} but "
+        f"<A(t)> = {format_number(averaged.get(worst))}" if worst is not None else ""
+    )
+    return (
+        f"WARNING: the currents are NOT stationary after t = {format_number(payload['t_settle'])} (oscillation, "
+        f"e.g. a limit cycle, or slow drift){detail}. 'measured A' is then not a stationary A and the comparison "
+        "is not meaningful: see <A(t)>, run longer (--t-max, --t-settle), or use `mrdmft dmft`."
+    )
+
+
 # ---------------------------------------------------------------------- report
 def run_report(args: argparse.Namespace) -> int:
     """``mrdmft report``: executed notebook and HTML; validates everything before writing."""
@@ -405,7 +443,8 @@ def run_report(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out)
     from mrdmft.report import build_report
 
-    html = build_report(args.model, out, progress=not args.quiet)
+    with options_named():
+        html = build_report(args.model, out, progress=not args.quiet)
     print(f"report written to {html} (notebook: {Path(html).with_suffix('.ipynb')})")
     return 0
 

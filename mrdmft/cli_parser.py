@@ -63,6 +63,36 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         """Raise the argparse ``message`` as ``ModelInputError(field, problem, fix)``."""
         raise argument_error(message, self.prog)
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def,override]
+        """Parse as argparse does, then refuse conflicting options (:func:`check_conflicts`)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        check_conflicts(namespace)
+        return namespace, extras
+
+
+def check_conflicts(namespace: argparse.Namespace) -> None:
+    """Refuse options that contradict each other, and resolve ``derive``'s output format.
+
+    ``--json`` means ``--format json``; together with ``--format text`` or ``--format latex``
+    it is refused. Afterwards ``namespace.format`` is ``"json"`` with ``--json`` and
+    ``"text"`` when neither was given.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``--json`` when both are given and disagree.
+    """
+    if not hasattr(namespace, "format"):
+        return
+    if getattr(namespace, "json", False):
+        if namespace.format not in (None, "json"):
+            raise ModelInputError(
+                "--json", f"conflicts with --format {namespace.format}", "give either --json or --format, not both"
+            )
+        namespace.format = "json"
+    elif namespace.format is None:
+        namespace.format = "text"
+
 
 def argument_error(message: str, prog: str) -> ModelInputError:
     """Translate an argparse error message into a :class:`ModelInputError`.
@@ -186,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "region, the current equations dS/dt = -S + psi * T S (g = 0) and the operator Psi L whose\n"
                 "spectrum decides the stability of the quiescent state (Clark & Beiran, arXiv:2402.12188).")
     _add_model(p)
-    p.add_argument("--format", choices=("text", "latex", "json"), default="text", help="output format (default: text)")
+    p.add_argument("--format", choices=("text", "latex", "json"), default=None,
+                   help="output format (default: text; --json is the same as --format json)")
     p.add_argument("--json", action="store_true", help='same as --format json; keys: "model", "regions", "channels", '
                    '"gain", "variance", "currents", "operator", "zero_state_condition"')
 
@@ -219,11 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("dmft", "integrate the two-time dynamical mean-field theory (currents, gains, Delta(t, t'))",
                 "Forward-Euler integration of the closed system for S(t) and each region's Delta(t, t')\n"
-                "of Clark & Beiran on a grid of step DT up to T_MAX. Memory grows like (T_MAX/DT)^2 per\n"
+                "of Clark & Beiran on a grid of step DT; the grid ends at the last step <= T_MAX, i.e.\n"
+                "t = floor(T_MAX/DT) * DT (T_MAX = 10, DT = 0.9 ends at 9.9). Memory grows like (T_MAX/DT)^2 per\n"
                 "region: use --window for long runs. Arrays go to --out (a NumPy .npz archive).")
     _add_model(p)
     p.add_argument("--t-max", type=bounded(float, "--t-max", "50", 0, strict=True), required=True,
-                   help="final time (units of the neuronal time constant)")
+                   help="final time (units of the neuronal time constant); the grid ends at the last step <= T_MAX")
     p.add_argument("--dt", type=bounded(float, "--dt", "0.05", 0, strict=True), default=0.05,
                    help="time step (default: 0.05, as in the paper)")
     p.add_argument("--window", type=bounded(int, "--window", "400", 1, strict=False), default=None,

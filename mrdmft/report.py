@@ -13,11 +13,14 @@ of finite-N simulations with the mean-field prediction.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -376,6 +379,8 @@ def stationary_table(result: Any) -> Table:
     """Per-region stationary solution (phase, Δ0, Δ∞, A) and transition values of g (THEORY §4–5).
 
     ``result`` is a ``StationaryReport`` of :func:`mrdmft.solvers.stationary.stationary_regions`.
+    When it did not succeed (e.g. the per-region theory does not apply to the model), the
+    rows show no numbers and the note says why.
     """
     headers = ["region", "g", "loop strength λ", "phase", "Δ0", "Δ∞", "A", "g chaos onset", "g currents vanish"]
     rows = [
@@ -383,8 +388,10 @@ def stationary_table(result: Any) -> Table:
          float(result.g_chaos_onset[k]), float(result.g_currents_vanish[k])]
         for k, (name, sol) in enumerate(zip(result.regions, result.solutions))
     ]
-    return Table.build(headers, rows, caption="Stationary solution per region",
-                       note=f"loop strengths from: {result.loop_source}")
+    note = f"loop strengths from: {result.loop_source}"
+    if not bool(getattr(result, "success", True)):
+        note = f"NO STATIONARY PREDICTION: {result.message}"
+    return Table.build(headers, rows, caption="Stationary solution per region", note=note)
 
 
 def zero_state_summary(result: Any) -> str:
@@ -581,8 +588,10 @@ def compare_simulation(
         Each with ``t`` (n_t,), ``currents`` (n_t, C).
     fixed_points : sequence, optional
         Fixed points of the g = 0 current equations (``None`` for models with disorder).
-    stationary_A : numpy.ndarray, shape (R,), optional
-        Stationary ``A^alpha`` for models with disorder.
+    stationary_A : numpy.ndarray, shape (R,), or StationaryReport, optional
+        Stationary ``A^alpha`` for models with disorder, or the report of
+        ``stationary_regions`` itself. A failed report or non-finite values (the per-region
+        theory does not apply to the model) give no prediction, with the reason as source.
     t_settle : float, optional
         Start of the time averages; default: half of the simulated time.
 
@@ -605,9 +614,12 @@ def compare_simulation(
         predicted_currents = matched[0].currents
         how = sorted({m.how for m in matched})
         source = f"stable fixed point of the mean-field equations matched to each run ({', '.join(how)})"
+    elif stationary_A is not None and not _stationary_ok(stationary_A):
+        predicted_A, predicted_currents = None, None
+        source = "none: " + _stationary_failure(stationary_A)
     elif stationary_A is not None:
-        predicted_A, predicted_currents = np.asarray(stationary_A, dtype=float), None
-        source = "stationary solution per region (THEORY §4)"
+        predicted_A, predicted_currents = np.asarray(getattr(stationary_A, "A", stationary_A), dtype=float), None
+        source = "stationary solution per region (THEORY §4), checked to be a stationary state of the model"
     else:
         predicted_A, predicted_currents = None, None
         source = "none (no stable fixed point near the simulated state)"
@@ -621,6 +633,21 @@ def compare_simulation(
         predicted_currents=predicted_currents,
         source=source,
     )
+
+
+def _stationary_ok(stationary: Any) -> bool:
+    """Whether a stationary prediction (report or ``A`` array) may be used."""
+    if not bool(getattr(stationary, "success", True)):
+        return False
+    return bool(np.all(np.isfinite(np.asarray(getattr(stationary, "A", stationary), dtype=float))))
+
+
+def _stationary_failure(stationary: Any) -> str:
+    """Why a stationary prediction may not be used."""
+    if hasattr(stationary, "message") and not bool(getattr(stationary, "success", True)):
+        return str(stationary.message)
+    return ("the per-region stationary theory gives no answer for this model (it applies in the paper's regime "
+            "only; see the stationary table and use the two-time DMFT)")
 
 
 # ====================================================================== building the report
@@ -748,6 +775,8 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
     ------
     ReportExecutionError
         When a cell raises, times out or the kernel dies.
+    KeyboardInterrupt
+        On SIGINT (Ctrl-C) while the notebook runs (the kernel is shut down first).
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -755,9 +784,25 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
     labels = cell_labels(nb)
     order = {index: k + 1 for k, index in enumerate(sorted(labels))}
     n = len(order)
-    state: dict[str, Any] = {"index": None}
+    state: dict[str, Any] = {"index": None, "interrupts": 0, "loop": None}
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # A plain Python handler: it runs even while the blocking kernel client waits in
+        # zmq's poll (an event-loop handler would only run once the cell has finished).
+        state["interrupts"] += 1
+        raise KeyboardInterrupt
+
+    def on_notebook_start(notebook: Any) -> None:
+        # nbclient registered its own SIGINT handler on the event loop (it kills the kernel
+        # under the running cell, which then fails with an AssertionError); replace it.
+        state["loop"] = loop = asyncio.get_running_loop()
+        if main_thread:
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, on_interrupt)
 
     def on_start(cell: Any, cell_index: int) -> None:
+        if state["interrupts"]:
+            raise _ReportInterrupted("interrupted before the next cell")
         if cell.cell_type != "code":
             return
         state["index"] = cell_index
@@ -774,12 +819,24 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
         record_timing=False,
         resources={"metadata": {"path": workdir}},
         on_cell_start=on_start,
+        on_notebook_start=on_notebook_start,
     )
     log_path = Path(workdir) / "kernel.log"
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         with open(log_path, "w", encoding="utf-8") as log:
-            client.execute(stderr=log, stdout=log)
-    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+            try:
+                client.execute(stderr=log, stdout=log)
+            finally:
+                if main_thread and previous_handler is not None:
+                    signal.signal(signal.SIGINT, previous_handler)
+    except BaseException as exc:
+        if state["interrupts"] or _interrupted(client, exc):
+            _stop_kernel(client, state.get("loop"))
+            raise KeyboardInterrupt("report interrupted; nothing was saved") from exc
+        if not isinstance(exc, (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError)):
+            raise
         index = state["index"]
         number = order.get(index, 0) if index is not None else 0
         label = labels.get(index, "kernel start") if index is not None else "kernel start"
@@ -792,6 +849,81 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
             if log_tail:
                 evalue += " | kernel log: " + " / ".join(log_tail)
         raise ReportExecutionError(number, n, label, ename, str(evalue)) from exc
+
+
+class _ReportInterrupted(Exception):
+    """Raised inside nbclient (cell-start hook) to stop after a SIGINT; becomes KeyboardInterrupt."""
+
+
+def _interrupted(client: Any, exc: BaseException) -> bool:
+    """Whether a failure of ``client.execute`` was caused by SIGINT / SIGTERM.
+
+    True if ``exc`` or an exception in its ``__context__`` / ``__cause__`` chain is a
+    ``KeyboardInterrupt``, or if nbclient's own signal handler (active while the kernel
+    starts, before :func:`execute_notebook` takes SIGINT over) started the kernel cleanup.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (KeyboardInterrupt, _ReportInterrupted)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return getattr(client, "_async_cleanup_kernel_future", None) is not None
+
+
+def _stop_kernel(client: Any, loop: asyncio.AbstractEventLoop | None) -> None:
+    """After an interrupt: cancel nbclient's unfinished tasks (their cleanup shuts the kernel
+    down) and, if a kernel is still running, kill it."""
+    try:
+        if loop is not None and not loop.is_running() and not loop.is_closed():
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        km = getattr(client, "km", None)
+        if km is not None and km.has_kernel:
+            km.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001 - best effort while stopping; the interrupt is reported
+        pass
+
+
+def check_report_targets(out_dir: Path | str) -> Path:
+    """Check, before the notebook runs, that ``report.ipynb`` / ``report.html`` can be saved.
+
+    ``out_dir`` must be a directory or not exist yet; ``out_dir/report.ipynb`` and
+    ``out_dir/report.html`` must be regular files or absent; the nearest existing folder
+    must be writable.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir`` as a Path.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``out_dir``, naming the offending path.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ModelInputError("out_dir", f"{out} exists and is not a directory", "give a directory path")
+    for name in REPORT_FILES:
+        target = out / name
+        if target.exists() and not target.is_file():
+            raise ModelInputError(
+                "out_dir", f"{target} is a directory, so the report cannot be saved there",
+                f"remove or rename {target}, or choose another output directory",
+            )
+    existing = out.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ModelInputError("out_dir", f"{existing} is not a directory", "choose an output directory inside a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ModelInputError("out_dir", f"{existing} is not writable", "choose a writable output directory")
+    return out
 
 
 def _write_atomically(out_dir: Path, contents: Mapping[str, str]) -> None:
@@ -849,9 +981,12 @@ def build_report(
     Raises
     ------
     ModelInputError
-        Invalid model or arguments (before anything is written).
+        Invalid model, arguments or output targets (:func:`check_report_targets`), before
+        the notebook runs and before anything is written.
     ReportExecutionError
         A cell failed (nothing is written).
+    KeyboardInterrupt
+        Interrupted by the user (nothing is written; earlier report files are kept).
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -861,9 +996,7 @@ def build_report(
     simulation_n = default_n if simulation_n is None else simulation_n
     simulation_t_max = default_t_max if simulation_t_max is None else simulation_t_max
     _check_arguments(simulation_n, simulation_t_max, seeds, timeout)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ModelInputError("out_dir", f"{out} exists and is not a directory", "give a directory path")
+    out = check_report_targets(out_dir)
 
     nb = nbformat.read(template_path(), as_version=4)
     inject_parameters(

@@ -56,6 +56,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -322,8 +323,14 @@ class _WindowStorage:
 
 # ---------------------------------------------------------------------- memory
 def _n_steps(t_max: float, dt: float) -> int:
-    """Number of steps so that ``n dt >= t_max`` (up to rounding)."""
-    return max(1, int(math.ceil(t_max / dt - 1e-9)))
+    """Number of steps ``max(1, floor(t_max / dt))`` (up to rounding): the grid ends at the
+    last step ``n dt <= t_max`` (one step when ``dt > t_max``)."""
+    steps = t_max / dt
+    if not math.isfinite(steps):
+        raise ModelInputError(
+            "t_max", f"t_max / dt = {t_max:.3g} / {dt:.3g} is not a finite number of steps", "use a shorter t_max or a larger dt"
+        )
+    return max(1, int(math.floor(steps + 1e-9)))
 
 
 def required_memory_bytes(n_regions: int, t_max: float, dt: float, window: int | None = None) -> int:
@@ -356,11 +363,21 @@ def available_memory_bytes() -> int:
         return 4 * 1024**3
 
 
+def _g3(value: float) -> str:
+    """``value`` with 3 significant digits (``:.3g``), also for integers beyond the float range."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
+    return format(number, ".3g") if math.isfinite(number) else format(Decimal(value), ".3g")
+
+
 def _human(n_bytes: float) -> str:
+    value = Decimal(n_bytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n_bytes < 1024 or unit == "TiB":
-            return f"{n_bytes:.3g} {unit}" if unit != "B" else f"{int(n_bytes)} B"
-        n_bytes /= 1024
+        if value < 1024 or unit == "TiB":
+            return f"{_g3(value)} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
     raise AssertionError  # pragma: no cover
 
 
@@ -422,7 +439,7 @@ def _check_memory(spec: ModelSpec, t_max: float, dt: float, window: int | None, 
     )
     raise ModelInputError(
         "t_max",
-        f"t_max = {t_max:g} with dt = {dt:g} ({n_t} steps) needs {_human(needed)} for Delta(t, t'), "
+        f"t_max = {t_max:.3g} with dt = {dt:.3g} ({_g3(n_t)} steps) needs {_human(needed)} for Delta(t, t'), "
         f"more than the limit {_human(limit)}",
         fix,
     )
@@ -500,7 +517,8 @@ def solve_dmft(
     spec : ModelSpec
         The model (any graph; erf nonlinearity).
     t_max : float
-        Final time; the grid is ``t_n = n dt``, ``n = 0 .. ceil(t_max / dt)``.
+        Final time; the grid is ``t_n = n dt``, ``n = 0 .. floor(t_max / dt)`` (it ends at
+        the last step ``<= t_max``; at least one step).
     dt : float
         Step, ``0 < dt < 1``; the scheme is first order (see the module docstring).
     initial_currents : numpy.ndarray, shape (C,), optional

@@ -15,6 +15,11 @@ from mrdmft.theory.spec import ModelSpec
 
 TWO_TIME_FIX = "use `mrdmft stationary` / `mrdmft dmft`, or set g = 0"
 
+START_ARRAYS = (4, 24, 16)
+"""Per start, the multi-start root finder keeps about ``4 C^2 + 24 C + 16`` float64 numbers
+alive (Jacobian and normal-matrix buffers and their products, currents, residuals, trial
+points, damping and bookkeeping); see :func:`starts_memory_bytes`."""
+
 
 def require_no_disorder(spec: ModelSpec, needs: str = "its fixed points need the two-time (chaotic) theory") -> None:
     """Refuse models with a disordered region (g > 0).
@@ -96,3 +101,33 @@ def positive_integer(value: object, field: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ModelInputError(field, f"must be an integer >= {minimum}, got {value!r}", f"give an integer >= {minimum}")
     return int(value)
+
+
+def starts_memory_bytes(n_starts: int, n_channels: int) -> float:
+    """Estimated peak bytes of a batched root search from ``n_starts`` starts (plus ``S = 0``).
+
+    ``8 (n_starts + 1) (4 C^2 + 24 C + 16)`` (:data:`START_ARRAYS`), as a float.
+    """
+    quadratic, linear, constant = START_ARRAYS
+    C = float(n_channels)
+    return 8.0 * (float(n_starts) + 1.0) * (quadratic * C * C + linear * C + constant)
+
+
+def require_starts_fit(n_starts: int, n_channels: int, max_memory_bytes: int | None = None) -> None:
+    """Refuse (field ``n_starts``) more starts than fit in memory, before allocating them.
+
+    Raises
+    ------
+    ModelInputError
+        If :func:`starts_memory_bytes` exceeds the limit of
+        :func:`mrdmft.solvers.network_sampling.require_memory` (default: half the available RAM).
+    """
+    from .network_sampling import require_memory
+
+    require_memory(
+        starts_memory_bytes(n_starts, n_channels),
+        "n_starts",
+        f"{n_starts:.3g} starts with {n_channels} currents",
+        "use fewer starts",
+        max_memory_bytes,
+    )

@@ -34,7 +34,7 @@ import numpy as np
 
 from mrdmft.theory.spec import ModelSpec
 
-from .fixed_point_inputs import as_currents, positive_integer, positive_number, require_no_disorder
+from .fixed_point_inputs import as_currents, positive_integer, positive_number, require_no_disorder, require_starts_fit
 from .compiled import BoundSystem
 from .fixed_point_newton import levenberg_marquardt
 from .stability import sorted_eigenvalues
@@ -290,11 +290,13 @@ def find_fixed_points(
     Raises
     ------
     ModelInputError
-        If a region has ``g > 0`` (its fixed points need the two-time theory) or an
-        argument is out of range.
+        If a region has ``g > 0`` (its fixed points need the two-time theory), an
+        argument is out of range, or ``n_starts`` starts do not fit in memory
+        (:func:`~mrdmft.solvers.fixed_point_inputs.starts_memory_bytes`, checked first).
     """
     require_no_disorder(spec)
     n_starts = positive_integer(n_starts, "n_starts")
+    require_starts_fit(n_starts, spec.n_channels)
     seed = positive_integer(seed, "seed", minimum=0)
     residual_tol = positive_number(residual_tol, "residual_tol", "give a small positive tolerance, e.g. 1e-10")
     eig_tol = positive_number(eig_tol, "eig_tol", "give a small positive tolerance, e.g. 1e-7")

@@ -60,6 +60,13 @@ NULL_TOLERANCE = 1e-6
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+MAX_REGION_SIZE = 10**10
+"""Largest accepted ``N_alpha`` (far beyond any memory; keeps the sizes exact in int64)."""
+
+SAMPLING_COPIES = 6
+"""Float64 arrays of shape (N_alpha, k) alive at once while a region's vectors are drawn
+(``Z``, its whitened copy, ``X``, the n / m blocks and their float64 copies)."""
+
 
 # ---------------------------------------------------------------------- layout
 @dataclass(frozen=True)
@@ -87,9 +94,24 @@ def region_channels(spec: ModelSpec) -> tuple[RegionChannels, ...]:
 
 
 def region_sizes(spec: ModelSpec, n: int) -> np.ndarray:
-    """``N_alpha = round(n * sizes[alpha])`` as an int array; raises if any is < 1."""
+    """``N_alpha = round(n * sizes[alpha])`` as an int array.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``n`` if any ``N_alpha < 1`` or ``N_alpha > MAX_REGION_SIZE``.
+    """
     n = check_positive_int(n, "n")
-    sizes = np.rint(n * np.asarray(spec.sizes)).astype(np.int64)
+    scaled = np.rint(n * np.asarray(spec.sizes, dtype=float))
+    if np.any(scaled > MAX_REGION_SIZE):
+        big = int(np.argmax(scaled))
+        raise ModelInputError(
+            "n",
+            f"n = {n:.3g} gives {scaled[big]:.3g} neurons in region {spec.regions[big]}, "
+            f"more than the limit {MAX_REGION_SIZE:.3g}",
+            "use a smaller n",
+        )
+    sizes = scaled.astype(np.int64)
     if np.any(sizes < 1):
         small = spec.regions[int(np.argmin(sizes))]
         raise ModelInputError("n", f"region {small} gets no neurons at n = {n}", "increase n so that n * sizes >= 1")
@@ -102,6 +124,64 @@ def check_positive_int(value: object, field: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < minimum:
         raise ModelInputError(field, f"got {value!r}", f"give an integer >= {minimum}")
     return int(value)
+
+
+def memory_limit_bytes(max_memory_bytes: int | None = None) -> float:
+    """The memory a run may use: ``max_memory_bytes``, or by default
+    ``MEMORY_FRACTION`` (50 %) of :func:`mrdmft.solvers.dmft.available_memory_bytes`.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``max_memory_bytes`` if it is given and not a positive integer.
+    """
+    from .dmft import MEMORY_FRACTION, available_memory_bytes
+
+    if max_memory_bytes is None:
+        return MEMORY_FRACTION * available_memory_bytes()
+    return float(check_positive_int(max_memory_bytes, "max_memory_bytes"))
+
+
+def require_memory(needed_bytes: float, field: str, what: str, fix: str, max_memory_bytes: int | None = None) -> None:
+    """Raise before allocating if ``needed_bytes`` exceed :func:`memory_limit_bytes`.
+
+    Parameters
+    ----------
+    needed_bytes : float
+        Estimated peak allocation.
+    field : str
+        The argument that sets the size (named in the error).
+    what : str
+        Description of the run, e.g. ``"n = 100000 (100000 neurons)"``.
+    fix : str
+        Suggested fix.
+    max_memory_bytes : int, optional
+        Override of the limit (default: half the available RAM).
+
+    Raises
+    ------
+    ModelInputError
+        ``<field>: <what> needs X GiB, more than the limit Y GiB (<fix>)``.
+    """
+    limit = memory_limit_bytes(max_memory_bytes)
+    if needed_bytes > limit:
+        raise ModelInputError(
+            field, f"{what} needs {needed_bytes / 2**30:.3g} GiB, more than the limit {limit / 2**30:.3g} GiB", fix
+        )
+
+
+def network_memory_bytes(spec: ModelSpec, n: int, dtype: type | np.dtype = np.float64) -> float:
+    """Estimated peak bytes of :func:`sample_network` for nominal size ``n``.
+
+    ``sum_alpha [itemsize N_alpha^2 (if g_alpha > 0) + 8 SAMPLING_COPIES N_alpha k_alpha]``
+    with ``k_alpha`` the number of vectors living in region alpha (couplings ``chi``
+    plus the draws of the low-rank vectors). A float (it can exceed any integer type).
+    """
+    sizes = region_sizes(spec, n).astype(float)
+    itemsize = check_dtype(dtype).itemsize
+    vectors = np.array([c.outputs.size + c.inputs.size for c in region_channels(spec)], dtype=float)
+    chi = np.where(np.asarray(spec.g, dtype=float) > 0, itemsize * sizes**2, 0.0)
+    return float(np.sum(chi + 8.0 * SAMPLING_COPIES * sizes * vectors))
 
 
 def check_dtype(dtype: object) -> np.dtype:
@@ -345,6 +425,7 @@ def sample_network(
     nn_covariance: np.ndarray | None = None,
     exact_overlaps: bool = False,
     dtype: type | np.dtype = np.float64,
+    max_memory_bytes: int | None = None,
 ) -> NetworkSample:
     """Draw the connectivity of one network of nominal size ``n`` (THEORY §1).
 
@@ -369,6 +450,9 @@ def sample_network(
         vectors in the region).
     dtype : numpy.float32 or numpy.float64
         Storage type of vectors and couplings (the draws are made in float64).
+    max_memory_bytes : int, optional
+        Refuse networks whose :func:`network_memory_bytes` exceed this; default 50 % of
+        the available RAM.
 
     Returns
     -------
@@ -377,7 +461,8 @@ def sample_network(
     Raises
     ------
     ModelInputError
-        Bad ``n``/``seed``/``dtype``, an infeasible ``T`` / ``nn_covariance``, or too few
+        Bad ``n``/``seed``/``dtype``, a network that does not fit in memory (field ``n``,
+        checked before allocating), an infeasible ``T`` / ``nn_covariance``, or too few
         neurons for ``exact_overlaps``.
     """
     if not isinstance(spec, ModelSpec):
@@ -385,6 +470,13 @@ def sample_network(
     sizes = region_sizes(spec, n)
     seed = check_positive_int(seed, "seed", minimum=0)
     dtype = check_dtype(dtype)
+    require_memory(
+        network_memory_bytes(spec, n, dtype),
+        "n",
+        f"a network with n = {n} ({float(sizes.sum()):.3g} neurons)",
+        "use a smaller n",
+        max_memory_bytes,
+    )
     covariance = minimal_nn_covariance(spec) if nn_covariance is None else validate_nn_covariance(spec, nn_covariance)
     streams = random_streams(seed)
     vector_streams = streams["vectors"].spawn(spec.n_regions)

@@ -53,9 +53,13 @@ from mrdmft.theory.spec import ModelSpec
 
 from .network_sampling import (
     NetworkSample,
+    check_dtype,
     check_positive_int,
+    network_memory_bytes,
     random_streams,
+    region_channels,
     region_sizes,
+    require_memory,
     sample_network,
 )
 
@@ -70,6 +74,21 @@ INITIAL_CHAOS = 1.0
 
 MAX_DT = 1.0
 """Largest accepted step (the neuronal time constant is 1)."""
+
+MAX_STEPS = 10**9
+"""Largest accepted number of time steps ``ceil(t_max / dt)``."""
+
+STATE_COPIES = 12
+"""Per-neuron arrays alive during a run (state, drives, Heun stage, activity, initial draws)."""
+
+RECORD_COPIES = 6
+"""Extra 8-byte entries per recorded time (times, step indices and their sorted copies)."""
+
+STATIONARITY_RTOL = 0.05
+"""Currents count as stationary while the fluctuation part of A is <= this fraction of <A(t)>_t ..."""
+
+STATIONARITY_ATOL = 0.02
+"""... plus this absolute allowance (finite-N noise of the currents in chaotic regions, O(C/N))."""
 
 
 # ---------------------------------------------------------------------- nonlinearity
@@ -199,6 +218,44 @@ class SimulationResult:
         S = self.mean_currents(t_settle)
         return np.bincount(self.channel_target, weights=S * (self.target_U @ S), minlength=len(self.regions))
 
+    def A_trace(self) -> np.ndarray:
+        """``A^alpha(t) = sum_{f, f' into alpha} U_{f f'} S_f(t) S_f'(t)`` at every recorded time, (n_t, R)."""
+        S = np.asarray(self.currents, dtype=float)
+        onehot = np.eye(len(self.regions))[self.channel_target]
+        return (S * (S @ self.target_U.T)) @ onehot
+
+    def time_averaged_A(self, t_settle: float) -> np.ndarray:
+        """Time average over ``t >= t_settle`` of ``A^alpha(t) = sum U S(t) S(t)``, shape (R,).
+
+        Equals :meth:`measured_A` (built from the time-averaged currents) plus the
+        fluctuation term ``< sum U (S - Sbar)(S - Sbar) >_t >= 0``; the two agree only if
+        the currents are static.
+        """
+        return self.A_trace()[self._settled(t_settle)].mean(axis=0)
+
+    def current_fluctuation_A(self, t_settle: float) -> np.ndarray:
+        """``time_averaged_A - measured_A = < sum U (S - Sbar)(S - Sbar) >_t`` per region (R,)."""
+        return self.time_averaged_A(t_settle) - self.measured_A(t_settle)
+
+    def currents_stationary(
+        self, t_settle: float, rtol: float = STATIONARITY_RTOL, atol: float = STATIONARITY_ATOL
+    ) -> bool:
+        """Whether the currents are static after ``t_settle`` (so :meth:`measured_A` is meaningful).
+
+        True iff in every region ``<A(t)>_t - A(Sbar) <= rtol * <A(t)>_t + atol``: the part of
+        the time-averaged variance carried by current fluctuations (oscillations of a limit
+        cycle, slow drift, chaotic currents) is small. ``atol`` absorbs the O(C/N) noise of
+        finite-N currents in chaotic regions. A run that did not succeed is not stationary.
+        """
+        if not self.success:
+            return False
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if isinstance(value, bool) or not isinstance(value, Real) or not (math.isfinite(value) and value >= 0):
+                raise ModelInputError(name, f"got {value!r}", "give a finite number >= 0")
+        averaged = self.time_averaged_A(t_settle)
+        fluctuation = averaged - self.measured_A(t_settle)
+        return bool(np.all(np.isfinite(averaged)) and np.all(fluctuation <= rtol * averaged + atol))
+
     def to_json(self, predicted_A: np.ndarray | None = None, t_settle: float | None = None) -> dict:
         """JSON-ready summary (the ``simulate --json`` contract).
 
@@ -216,8 +273,8 @@ class SimulationResult:
         dict
             ``{"model", "N", "seed", "dt", "method", "t_final", "t_settle", "success",
             "status", "message", "exact_overlaps", "region_sizes",
-            "measured": {"A", "currents_final", "currents_mean"},
-            "predicted": {"A"}, "relative_error_A", "realized_overlaps": {"T", "U"},
+            "measured": {"A", "currents_final", "currents_mean"}, "time_averaged_A",
+            "stationary", "stationarity_tolerance": {"rtol", "atol"}, "predicted": {"A"}, "relative_error_A", "realized_overlaps": {"T", "U"},
             "nn_covariance"}``; regions and edges keyed by name.
         """
         t_settle = float(self.t[-1]) / 2 if t_settle is None else t_settle
@@ -255,6 +312,9 @@ class SimulationResult:
                 "currents_final": {c: float(v) for c, v in zip(self.channel_names, self.currents[-1])},
                 "currents_mean": {c: float(v) for c, v in zip(self.channel_names, self.mean_currents(t_settle))},
             },
+            "time_averaged_A": {r: float(v) for r, v in zip(self.regions, self.time_averaged_A(t_settle))},
+            "stationary": self.currents_stationary(t_settle),
+            "stationarity_tolerance": {"rtol": STATIONARITY_RTOL, "atol": STATIONARITY_ATOL},
             "predicted": {"A": predicted},
             "relative_error_A": relative,
             "realized_overlaps": {"T": self.realized_T.tolist(), "U": self.realized_U.tolist()},
@@ -361,6 +421,63 @@ def _positive_time(value: object, field: str, upper: float | None = None) -> flo
     return float(value)
 
 
+def _n_steps(t_max: float, dt: float) -> int:
+    """``max(1, ceil(t_max / dt))`` steps; raises (field ``t_max``) above :data:`MAX_STEPS`."""
+    steps = t_max / dt
+    if steps > MAX_STEPS:
+        raise ModelInputError(
+            "t_max",
+            f"t_max = {t_max:.3g} with dt = {dt:.3g} needs {steps:.3g} steps, more than the limit {MAX_STEPS:.3g}",
+            "use a shorter t_max or a larger dt",
+        )
+    return max(1, int(math.ceil(steps - 1e-9)))
+
+
+def run_memory_bytes(
+    spec: ModelSpec, sizes: np.ndarray, n_steps: int, record_every: int, record_neurons: int
+) -> tuple[float, float]:
+    """Estimated bytes of a run: ``(state, recordings)``.
+
+    ``state = 8 (STATE_COPIES N_total + 2 sum_alpha N_alpha k_alpha)`` (state vectors and
+    per-region copies of the low-rank vectors); ``recordings = 8 n_rec (C + R (1 +
+    record_neurons) + RECORD_COPIES)`` with ``n_rec = n_steps // record_every + 2``.
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    vectors = np.array([c.outputs.size + c.inputs.size for c in region_channels(spec)], dtype=float)
+    state = 8.0 * (STATE_COPIES * sizes.sum() + 2.0 * float(sizes @ vectors))
+    n_rec = n_steps // record_every + 2
+    recordings = 8.0 * n_rec * (spec.n_channels + spec.n_regions * (1 + record_neurons) + RECORD_COPIES)
+    return state, recordings
+
+
+def _check_run_memory(
+    spec: ModelSpec,
+    sizes: np.ndarray,
+    t_max: float,
+    n_steps: int,
+    record_every: int,
+    record_neurons: int,
+    network_bytes: float,
+    max_memory_bytes: int | None,
+) -> None:
+    """Refuse recordings (field ``t_max``) or network + run (field ``n``) that do not fit in memory."""
+    state, recordings = run_memory_bytes(spec, sizes, n_steps, record_every, record_neurons)
+    require_memory(
+        recordings,
+        "t_max",
+        f"recording {n_steps // record_every + 2:.3g} times (t_max = {t_max:.3g}, record_every = {record_every})",
+        "use a shorter t_max, a larger dt or a larger record_every",
+        max_memory_bytes,
+    )
+    require_memory(
+        network_bytes + state + recordings,
+        "n",
+        f"simulating {float(np.sum(sizes)):.3g} neurons",
+        "use a smaller n",
+        max_memory_bytes,
+    )
+
+
 def _check_initial_currents(value: object, n_channels: int) -> np.ndarray | None:
     if value is None:
         return None
@@ -396,12 +513,13 @@ def run_network(
     record_neurons: int = 0,
     method: str = "euler",
     progress: bool = False,
+    max_memory_bytes: int | None = None,
 ) -> SimulationResult:
     """Integrate an already-sampled network from ``t = 0`` to ``t >= t_max``.
 
     See :func:`simulate_network` for the parameters; the initial state is drawn from
-    ``sample.seed``. Uses ``ceil(t_max / dt)`` steps and records every ``record_every``
-    steps plus the last one.
+    ``sample.seed``. Uses ``ceil(t_max / dt)`` steps (at most :data:`MAX_STEPS`) and
+    records every ``record_every`` steps plus the last one.
     """
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
@@ -418,11 +536,12 @@ def run_network(
     if method not in METHODS:
         raise ModelInputError("method", f"unknown method {method!r}", f"use one of {', '.join(METHODS)}")
     initial = _check_initial_currents(initial_currents, spec.n_channels)
+    n_steps = _n_steps(t_max, dt)
+    _check_run_memory(spec, sample.region_sizes, t_max, n_steps, record_every, record_neurons, 0.0, max_memory_bytes)
 
     dynamics = _NetworkDynamics(sample, nonlinearity_function(spec.nonlinearity))
     stepper = _Stepper(dynamics, dt, method)
     x, S = dynamics.initial_state(spec, initial)
-    n_steps = max(1, int(math.ceil(t_max / dt - 1e-9)))
     record_steps = np.unique(np.append(np.arange(0, n_steps + 1, record_every), n_steps))
     n_rec = record_steps.size
     R = spec.n_regions
@@ -493,6 +612,7 @@ def simulate_network(
     exact_overlaps: bool = False,
     progress: bool = False,
     method: str = "euler",
+    max_memory_bytes: int | None = None,
 ) -> SimulationResult:
     """Sample a network of nominal size ``n`` and integrate it (module docstring equations).
 
@@ -524,6 +644,9 @@ def simulate_network(
         Print the percentage done to stderr about every 10 %.
     method : {"euler", "heun"}
         Time-stepping scheme.
+    max_memory_bytes : int, optional
+        Refuse runs whose estimated memory (:func:`network_memory_bytes` plus
+        :func:`run_memory_bytes`) exceeds this; default 50 % of the available RAM.
 
     Returns
     -------
@@ -533,20 +656,28 @@ def simulate_network(
     Raises
     ------
     ModelInputError
-        For invalid arguments (named by field, with a fix).
+        For invalid arguments (named by field, with a fix), including runs that need more
+        than :data:`MAX_STEPS` steps (``t_max``) or more memory than allowed (``t_max``
+        for the recordings, ``n`` for the network), checked before anything is allocated.
     """
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
-    # check the cheap arguments before sampling a possibly large network
-    _positive_time(t_max, "t_max")
-    _positive_time(dt, "dt", upper=MAX_DT)
+    # check the cheap arguments and the memory need before sampling a possibly large network
+    t_max = _positive_time(t_max, "t_max")
+    dt = _positive_time(dt, "dt", upper=MAX_DT)
     _check_initial_currents(initial_currents, spec.n_channels)
-    check_positive_int(record_every, "record_every")
-    check_positive_int(record_neurons, "record_neurons", minimum=0)
+    record_every = check_positive_int(record_every, "record_every")
+    record_neurons = check_positive_int(record_neurons, "record_neurons", minimum=0)
     if method not in METHODS:
         raise ModelInputError("method", f"unknown method {method!r}", f"use one of {', '.join(METHODS)}")
     nonlinearity_expression(spec.nonlinearity)
-    sample = sample_network(spec, n, seed=seed, nn_covariance=nn_covariance, exact_overlaps=exact_overlaps, dtype=dtype)
+    sizes = region_sizes(spec, n)
+    network_bytes = network_memory_bytes(spec, n, check_dtype(dtype))
+    _check_run_memory(spec, sizes, t_max, _n_steps(t_max, dt), record_every, record_neurons, network_bytes, max_memory_bytes)
+    sample = sample_network(
+        spec, n, seed=seed, nn_covariance=nn_covariance, exact_overlaps=exact_overlaps, dtype=dtype,
+        max_memory_bytes=max_memory_bytes,
+    )
     return run_network(
         spec,
         sample,
@@ -557,4 +688,5 @@ def simulate_network(
         record_neurons=record_neurons,
         method=method,
         progress=progress,
+        max_memory_bytes=max_memory_bytes,
     )
