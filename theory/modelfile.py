@@ -53,7 +53,7 @@ KNOWN_KEYS = {
 
 RESERVED_NAMES = frozenset({"pi", "S", "T", "U", "Delta", "psi", *ALLOWED_FUNCTIONS})
 """Parameter names refused because the derivation or the expression language uses them."""
-RESERVED_PREFIXES = ("S_", "T_", "U_", "g_", "psi_", "Delta_")
+RESERVED_PREFIXES = ("S_", "T_", "U_", "g_", "psi", "Delta")
 
 DEFAULT_MODEL = "fig3-1"
 """The built-in default model (paper Fig. 3, first 5-region symmetric example)."""
@@ -251,7 +251,9 @@ def _read_parameters(value: Any) -> tuple[dict[str, float], dict[str, sp.Symbol]
         raise ModelInputError("parameters", "is not a table", "write [parameters] then name = value lines")
     parameters = {}
     for key, number in value.items():
-        if not key.isidentifier() or key.startswith("_") or keyword.iskeyword(key):
+        if keyword.iskeyword(key):
+            raise ModelInputError(f"parameters.{key}", "is a Python keyword, which expressions cannot name", "rename it")
+        if not key.isidentifier() or key.startswith("_"):
             raise ModelInputError(f"parameters.{key}", "is not a valid parameter name", "use letters, digits and _")
         if key in RESERVED_NAMES or key.startswith(RESERVED_PREFIXES):
             raise ModelInputError(
