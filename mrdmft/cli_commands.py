@@ -449,6 +449,13 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_validate(args: argparse.Namespace) -> int:
+    """``mrdmft validate`` (:mod:`mrdmft.cli_validate`): finite networks at several sizes vs the theory."""
+    from .cli_validate import run_validate as run
+
+    return run(args)
+
+
 COMMANDS = {
     "presets": run_presets,
     "derive": run_derive,
@@ -458,5 +465,6 @@ COMMANDS = {
     "dmft": run_dmft,
     "simulate": run_simulate,
     "report": run_report,
+    "validate": run_validate,
 }
 """Subcommand name → handler."""

@@ -28,7 +28,7 @@ from mrdmft.theory.modelfile import DEFAULT_MODEL, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_LINE = re.compile(r"^error: [^:]+: .+ \(.+\)$")
-COMMANDS = ["presets", "derive", "fixed-points", "stability", "stationary", "dmft", "simulate", "report"]
+COMMANDS = ["presets", "derive", "fixed-points", "stability", "stationary", "dmft", "simulate", "validate", "report"]
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -104,6 +104,7 @@ def error_commands(model: str) -> list[list[str]]:
         ["dmft", model, "--t-max", "2", "--dt", "0.1", "--out", "previous.npz"],
         ["report", model, "--out", "report-dir"],
         ["simulate", model, "--n", "50", "--t-max", "2"],
+        ["validate", model, "--sizes", "20,40", "--seeds", "2", "--t-max", "2", "--out", "record.json"],
     ]
 
 
@@ -124,7 +125,7 @@ def workdir(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.mark.parametrize("case", sorted(BAD_MODELS))
-@pytest.mark.parametrize("command", range(3))
+@pytest.mark.parametrize("command", range(4))
 def test_bad_model_file_is_one_line_exit_2_and_writes_nothing(workdir: Path, capsys, case: str, command: int) -> None:
     text, field = BAD_MODELS[case]
     (workdir / "model.toml").write_text(text)
@@ -174,6 +175,16 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["simulate", "two-regions", "--n", "1.5", "--t-max", "5"], "--n"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--seed", "-1"], "--seed"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--t-settle", "9"], "--t-settle"),
+        (["validate", "single-loop", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", "1,100", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", "100,abc", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", "100,100", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", ",", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", "100", "--seeds", "1", "--t-max", "5"], "--seeds"),
+        (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--t-settle", "5"], "--t-settle"),
+        (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--exponent", "0"], "--exponent"),
+        (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--out", "previous.npz"], "--out"),
+        (["validate", "fig6-r5", "--sizes", "100", "--t-max", "5"], "spec"),
         (["fixed-points", "two-regions", "--starts", "0"], "--starts"),
         (["derive", "two-regions", "--format", "pdf"], "--format"),
         (["report", "two-regions", "--out", "previous.npz"], "--out"),
@@ -383,6 +394,30 @@ def test_simulate_command(capsys) -> None:
         assert abs(error) < 0.6
     status, text, _ = run(["simulate", "two-regions", "--n", "200", "--t-max", "10", "--float32"], capsys)
     assert status == 0 and "measured A" in text and "predicted A" in text and "float32" in text
+
+
+def test_validate_command_table_extrapolation_and_record(workdir: Path, capsys) -> None:
+    argv = ["validate", "single-loop", "--sizes", "300,150", "--seeds", "3", "--t-max", "16", "--t-settle", "8",
+            "--dt", "0.1", "--float32", "--exact-overlaps", "--json", "--out", "record.json"]
+    payload = json_of(argv, capsys)
+    rows = payload["table"]["rows"]
+    assert [(row["region"], row["N"]) for row in rows] == [("A", 150), ("A", 300)]
+    for row in rows:
+        assert row["seeds"] == 3 and len(row["samples_A"]) == 3
+        assert row["mean_A"] == pytest.approx(np.mean(row["samples_A"]), rel=1e-12)
+        assert row["stderr_A"] == pytest.approx(np.std(row["samples_A"], ddof=1) / np.sqrt(3), rel=1e-12)
+        assert row["predicted_A"] == pytest.approx(0.820428, abs=1e-5)  # single loop 2.5, g = 2 (stationary)
+    assert payload["table"]["settings"]["exact_overlaps"] == "True"
+    # two sizes, p = 1: the line through both points, A_inf = (N2 m2 - N1 m1) / (N2 - N1)
+    (m1, s1), (m2, s2) = ((row["mean_A"], row["stderr_A"]) for row in rows)
+    fit = payload["extrapolation"]["regions"]["A"]
+    assert fit["A_infinity"] == pytest.approx((300 * m2 - 150 * m1) / 150, rel=1e-9)
+    assert fit["stderr_A_infinity"] == pytest.approx(np.hypot(300 * s2, 150 * s1) / 150, rel=1e-9)
+    saved = json.loads((workdir / "record.json").read_text())
+    assert payload["out"] == "record.json"
+    assert saved == {k: v for k, v in payload.items() if k != "out"}
+    status, text, _ = run(argv[:-3], capsys)
+    assert status == 0 and "A_inf ± SE" in text and "A mean ± SE" in text
 
 
 @pytest.mark.slow
