@@ -33,6 +33,7 @@ __all__ = [
     "ActivityRow",
     "activity_figure",
     "root_A_scatter_figure",
+    "finite_size_figure",
 ]
 
 MAX_LEGEND_ENTRIES = 12
@@ -598,3 +599,49 @@ def root_A_scatter_figure(
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.25)
     return fig
+
+
+def finite_size_figure(panels: Sequence[tuple[str, object, object]], title: str = "Finite-size scaling of A") -> Figure:
+    """Measured ``A^alpha`` against ``1/N^p`` with the fitted lines and the theory at ``1/N = 0``.
+
+    Parameters
+    ----------
+    panels : sequence of (label, ValidationTable, FiniteSizeFit)
+        One panel per model: the table's mean ± SE per region and size, the fit's lines
+        ``A_inf + c x`` (:mod:`mrdmft.solvers.finite_size`) and, at ``x = 0``, the fit's
+        ``A_inf`` ± SE (open markers) next to the mean-field prediction (stars).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(4.6 * max(len(panels), 1), 4.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(panels), 1), squeeze=False)[0])
+    for ax, (label, table, fit) in zip(axes, panels):
+        sizes = np.asarray(table.sizes, dtype=float)
+        x = (1000.0 / sizes) ** fit.exponent  # N^-p in units of 1000^-p
+        colors = region_colors(len(table.regions))
+        for r, (region, color) in enumerate(zip(table.regions, colors)):
+            rows = [table.row(region, int(n)) for n in table.sizes]
+            ax.errorbar(x, [row.mean_A for row in rows], yerr=[row.stderr_A for row in rows], fmt="o", color=color,
+                        ms=5, capsize=3, label=f"region {region}")
+            line_x = np.linspace(0.0, x.max(), 20)
+            ax.plot(line_x, fit.A_infinity[r] + fit.slope[r] * line_x / 1000.0**fit.exponent, color=color, lw=1, alpha=0.7)
+            ax.errorbar([-0.03 * x.max()], [fit.A_infinity[r]], yerr=[fit.stderr_A_infinity[r]], fmt="o", mfc="none",
+                        color=color, capsize=3)
+            ax.plot([0.0], [fit.predicted_A[r]], marker="*", ms=11, color=color, mec="k", mew=0.6, ls="none")
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], marker="*", ms=10, color="0.5", mec="k", ls="none"),
+                    Line2D([], [], marker="o", mfc="none", color="0.5", ls="none")]
+        labels += ["theory (N → ∞)", "fit: A_inf ± SE"]
+        ax.legend(handles, labels, fontsize="x-small", loc="best")
+        unit = "1000 / N" if fit.exponent == 1 else f"(1000 / N)^{fit.exponent:g}"
+        ax.set_xlabel(f"{unit}  (N neurons per region)")
+        ax.set_ylabel(r"$A^\alpha$ (mean ± SE over seeds)")
+        ax.set_title(label)
+        ax.grid(alpha=0.25)
+    fig.suptitle(title)
+    return fig
+

@@ -266,6 +266,48 @@ class ValidationTable:
             lines.append("  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))))
         return "\n".join(lines)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> "ValidationTable":
+        """Rebuild a table from :meth:`to_json` output (e.g. the record of ``mrdmft validate --out``).
+
+        Mean, standard error and ``z`` are recomputed from ``samples_A`` (the record's own
+        summary numbers are not trusted); rows without samples are refused.
+
+        Raises
+        ------
+        ModelInputError
+            A missing key or a row without samples.
+        """
+        try:
+            rows_data = list(data["rows"])  # type: ignore[call-overload]
+            measured: dict[int, list[np.ndarray]] = {}
+            regions: list[str] = []
+            predicted: dict[str, float] = {}
+            failed: dict[int, int] = {}
+            by_size: dict[int, dict[str, list[float]]] = {}
+            for row in rows_data:
+                region, n = str(row["region"]), int(row["N"])
+                if region not in predicted:
+                    regions.append(region)
+                    predicted[region] = float(row["predicted_A"])
+                by_size.setdefault(n, {})[region] = [float(v) for v in row["samples_A"]]
+                failed[n] = int(row.get("failed", 0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelInputError("record", f"is not a validation table ({exc})", "give the JSON written by ValidationTable.to_json") from None
+        for n, samples in by_size.items():
+            counts = {len(samples.get(r, [])) for r in regions}
+            if len(counts) != 1 or 0 in counts:
+                raise ModelInputError("record", f"rows at N = {n} have no samples or unequal numbers of samples",
+                                      "give the JSON written by ValidationTable.to_json")
+            k = counts.pop()
+            measured[n] = [np.array([samples[r][i] for r in regions]) for i in range(k)] + [None] * failed[n]
+        settings = data.get("settings") or {}
+        t_settle = data.get("t_settle")
+        return table_from_measurements(
+            str(data.get("model", "")), regions, measured, np.array([predicted[r] for r in regions]),
+            None if t_settle is None else float(t_settle), settings,  # type: ignore[arg-type]
+        )
+
     def to_json(self) -> dict[str, object]:
         """``{"model", "t_settle", "settings", "passes", "rows": [...]}`` (see :meth:`ValidationRow.to_json`)."""
         return {

@@ -76,7 +76,11 @@ def test_figure_helpers_label_everything() -> None:
     import numpy as np
 
     from mrdmft import plots
+    from mrdmft.solvers.finite_size import extrapolate_to_infinite_size
+    from mrdmft.solvers.validation import table_from_measurements
 
+    table = table_from_measurements("m", ["1", "2"], {n: [np.array([1 + 100 / n, 0.5]), np.array([1.1 + 100 / n, 0.6])]
+                                                      for n in (1000, 2000, 4000)}, np.array([1.05, 0.55]))
     g = np.linspace(0.0, 3.0, 7)
     phase = np.array([["static"] * 3 + ["chaos+currents"] * 2 + ["chaos"] * 2])
     A = np.array([[2.0, 1.8, 1.5, 0.6, 0.2, 0.0, 0.0]])
@@ -90,6 +94,7 @@ def test_figure_helpers_label_everything() -> None:
             ["1", "2"],
         ),
         plots.root_A_scatter_figure([("m", np.array([1.0, 2.0]), np.array([1.1, 1.4]), np.array([0.1, 0.2]))]),
+        plots.finite_size_figure([("m", table, extrapolate_to_infinite_size(table))]),
     ]
     for fig in figures:
         for ax in fig.axes:

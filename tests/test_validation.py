@@ -144,6 +144,24 @@ def test_table_from_measurements_known_numbers() -> None:
     assert info.value.field == "region"
 
 
+def test_table_json_round_trip_recomputes_from_samples() -> None:
+    measured = {
+        4000: [np.array([1.0, 2.0]), np.array([1.2, 2.0]), None, np.array([1.1, 2.0])],
+        1000: [np.array([0.5, 2.5]), np.array([1.5, 1.5]), np.array([1.0, 2.0])],
+    }
+    table = table_from_measurements("m", ("X", "Y"), measured, np.array([1.0, 2.0]), t_settle=5.0, settings={"dt": 0.05})
+    data = table.to_json()
+    assert ValidationTable.from_json(data) == table
+    data["rows"][0]["mean_A"] = 99.0  # summaries in the record are recomputed, not trusted
+    assert ValidationTable.from_json(data).row("X", 1000).mean_A == pytest.approx(1.0)
+    for broken in ({"rows": [{"region": "X"}]}, {"rows": None}, {}):
+        with pytest.raises(ModelInputError, match="not a validation table"):
+            ValidationTable.from_json(broken)
+    data["rows"][1]["samples_A"] = []
+    with pytest.raises(ModelInputError, match="no samples"):
+        ValidationTable.from_json(data)
+
+
 def test_passes_threshold_and_nan() -> None:
     row = ValidationRow("A", 100, 5, 1.0, 1.3, 0.1, 3.0)
     assert ValidationTable("m", (row,)).passes(3.0)
