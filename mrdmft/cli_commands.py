@@ -285,8 +285,9 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
         lines += [
             "",
             "NO STATIONARY PREDICTION: " + str(payload.get("message", "")),
-            "(the per-region theory solves each region with its own loop strength, which holds in the paper's "
-            "regime only; the numbers it would give for this model are wrong, so none are shown)",
+            "(neither the per-region theory, which pins each region's gain by its own loop as in the paper's "
+            "regime, nor the self-consistent solution of the whole model gives one stable stationary state; "
+            "the dynamics may be a limit cycle or depend on the initial state, so no numbers are shown)",
         ]
         return "\n".join(lines)
     rows = []

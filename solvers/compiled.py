@@ -164,9 +164,28 @@ class BoundSystem:
             page-faulting, a fresh array per call in iterative solvers).
         """
         S = np.asarray(S, dtype=float)
-        US = S @ self.U
-        delta = (S * US) @ self.target_onehot
+        delta = self.variance(S)
         psi, slope = (np.broadcast_to(x, delta.shape) for x in self.gains.gain_and_slope(delta))
+        return self.jacobian_with_gain(S, psi, slope, out)
+
+    def jacobian_with_gain(
+        self, S: np.ndarray, psi: np.ndarray, slope: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``-I + psi[src] T + 2 slope[src(e)] (T S)_e (U S)_f`` on the pattern of ``T`` (..., C, C).
+
+        :meth:`jacobian` with ``psi = psi(Delta(S))`` and ``slope = dpsi/dDelta``; other
+        gain laws (e.g. the effective gain of a region with disorder, as a function of its
+        structured variance) give their own ``psi`` and ``slope = dpsi/dA`` per region.
+
+        Parameters
+        ----------
+        S : numpy.ndarray, shape (..., C)
+        psi, slope : numpy.ndarray, shape (..., R)
+            Gain per region and its derivative with respect to ``sum U S S`` of that region.
+        out : numpy.ndarray, shape (..., C, C), optional
+            Array to write into.
+        """
+        US = S @ self.U
         if out is None:
             out = np.empty(S.shape + (self.n_channels,))
         np.multiply(psi[..., self.source, None], self.T, out=out)

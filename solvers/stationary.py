@@ -58,9 +58,11 @@ STATUS_MESSAGES = {
     2: "bisection did not converge",
     3: "non-finite value of the reduced energy",
     4: "the per-region (paper-regime) theory does not apply to this model: the per-region solutions are not "
-    "a self-consistent stationary state of the whole model; " + USE_DMFT,
+    "a self-consistent stationary state of the whole model, and solving the whole model found no stable "
+    "stationary state with one A; " + USE_DMFT,
     5: "no stable fixed point found at g = 0 (limit cycle or chaos), so no loop pins the gains and the "
-    "per-region (paper-regime) theory does not apply; " + USE_DMFT,
+    "per-region (paper-regime) theory does not apply; solving the whole model found no stable stationary "
+    "state with one A either; " + USE_DMFT,
 }
 #: Status codes of model-level failures (:func:`stationary_regions`), not of one region's solve.
 INCONSISTENT, NO_STABLE_FIXED_POINT = 4, 5
@@ -813,6 +815,49 @@ def _failed_report(
     )
 
 
+def self_consistent_report(spec: ModelSpec) -> StationaryReport | None:
+    """Report of the stable self-consistent stationary state of the whole model, if there is one.
+
+    Used where no loop pins each region's gain (the per-region theory fails): solves the
+    coupled currents + per-region variances with
+    :func:`mrdmft.solvers.stationary_states.find_stationary_states` and reports its stable
+    (adiabatic approximation) state, provided every stable state found has the same ``A``
+    (otherwise the prediction would depend on the initial state and None is returned, as
+    when no state is stable). The transition values of ``g`` are NaN: without a pinning
+    loop they are not a property of one region.
+    """
+    from .stationary_states import find_stationary_states  # imports this module
+
+    found = find_stationary_states(spec)
+    stable = found.stable_states
+    if not stable:
+        return None
+    A = np.array([state.A for state in stable])
+    if not np.allclose(A, A[0], rtol=1e-6, atol=1e-9):
+        return None
+    state = stable[0]
+    R = spec.n_regions
+    detail = (
+        "self-consistent stationary state of the whole model (no loop pins the gains: currents and per-region "
+        f"variances solved together, residual {state.residual:.1e}); {state.classification} in the adiabatic "
+        f"approximation (max Re lambda = {state.max_real_eigenvalue:.3g})"
+    )
+    check = ConsistencyCheck(True, state.residual, state.currents, CONSISTENCY_TOL, detail)
+    solutions = state.solutions(np.asarray(spec.g, dtype=float))
+    return StationaryReport(
+        model=spec.name,
+        regions=tuple(spec.regions),
+        loop_strengths=np.array([s.loop_strength for s in solutions]),
+        loop_source="self-consistent",
+        solutions=solutions,
+        g_chaos_onset=np.full(R, np.nan),
+        g_currents_vanish=np.full(R, np.nan),
+        status=0,
+        consistency=check,
+        channel_names=tuple(spec.channel_names),
+    )
+
+
 def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None) -> StationaryReport:
     """Stationary solution and transition values of ``g`` for every region of a model, checked.
 
@@ -847,7 +892,7 @@ def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None
         source = "fixed_points"
         point = _stable_fixed_point(spec)
         if point is None:
-            return _failed_report(spec, np.full(R, np.nan), source, NO_STABLE_FIXED_POINT)
+            return self_consistent_report(spec) or _failed_report(spec, np.full(R, np.nan), source, NO_STABLE_FIXED_POINT)
         lam = _loop_strengths_of(point, spec)
         start = np.asarray(getattr(point, "currents"), dtype=float)
     else:
@@ -864,7 +909,8 @@ def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None
     if status == 0:
         consistency = check_consistency(spec, sweep.A, compile_system(spec).gain(sweep.Delta0), start=start)
         if not consistency.consistent:
-            return _failed_report(spec, lam, source, INCONSISTENT, consistency)
+            fallback = self_consistent_report(spec) if loop_strengths is None else None
+            return fallback or _failed_report(spec, lam, source, INCONSISTENT, consistency)
     transitions = np.array([transition_values(value, spec.nonlinearity) for value in lam]).reshape(R, 2)
     return StationaryReport(
         model=spec.name,

@@ -29,6 +29,7 @@ from mrdmft.solvers.stationary import (
     NO_STABLE_FIXED_POINT,
     _ConsistencyEquations,
     check_consistency,
+    loop_strengths_from_fixed_points,
     solve_stationary,
     stationary_regions,
 )
@@ -51,6 +52,11 @@ g = [0.0, 1.5]
 edges = ["A->A", "A->B"]
 T = [[2.5, 0.0], [1.0, 0.0]]
 """
+ROTATION = """regions = ["A"]
+g = [0.5]
+edges = [{source = "A", target = "A", rank = 2}]
+T = [[1.5, 2.0], [-2.0, 1.5]]
+"""
 HUGE_LOOP = """regions = ["A"]
 g = [0.0]
 T = [[[1e6]]]
@@ -71,19 +77,32 @@ def assert_no_numbers(report, status: int) -> None:
 
 
 # ---------------------------------------------------------------------- the tester's cases
-def test_reciprocal_pair_with_unequal_g_is_refused(write_model) -> None:
-    """Per region: A = 0.695 / 1.606, but the loop S^AB <-> S^BA forces A^A = A^B (DMFT: 1.36 / 1.04)."""
-    spec = load_model(write_model(RECIPROCAL))
-    report = stationary_regions(spec)
-    assert_no_numbers(report, INCONSISTENT)
-    assert report.consistency is not None and report.consistency.residual > 1e3 * CONSISTENCY_TOL
+def dmft_state(spec, t_max: float = 200.0, dt: float = 0.1):
+    """A and Delta(t, t) per region at the end of a long two-time DMFT run (independent of the stationary theory)."""
+    from mrdmft.solvers.compiled import BoundSystem
+    from mrdmft.solvers.dmft import solve_dmft
+
+    result = solve_dmft(spec, t_max=t_max, dt=dt, window=int(20 / dt))
+    assert result.success
+    return BoundSystem.from_spec(spec).variance(result.currents[-1]), result.delta[:, -1, 0]
 
 
-def test_feed_forward_current_into_a_region_without_loop_is_refused(write_model) -> None:
-    """Per region B would be pure chaos with A = 0, but it receives S^{BA} = psi^A S^{AA} != 0."""
-    spec = load_model(write_model(FEED_FORWARD))
+@pytest.mark.parametrize("text", [RECIPROCAL, FEED_FORWARD], ids=["reciprocal-unequal-g", "feed-forward"])
+def test_outside_the_paper_regime_the_whole_model_is_solved(text: str, write_model) -> None:
+    """Per region the answer is wrong (reciprocal pair: A = 0.695 / 1.606 with per-region pinning; feed-forward:
+    B would be pure chaos but receives S^{BA} = psi^A S^{AA}); the check refuses it, and the self-consistent
+    solver of the whole model answers instead. Its A and Delta0 equal a long two-time DMFT run."""
+    spec = load_model(write_model(text))
+    per_region = stationary_regions(spec, loop_strengths=loop_strengths_from_fixed_points(spec))
+    assert_no_numbers(per_region, INCONSISTENT)  # the per-region answer alone is refused
     report = stationary_regions(spec)
-    assert_no_numbers(report, INCONSISTENT)
+    assert report.success and report.loop_source == "self-consistent", report.message
+    A, delta0 = dmft_state(spec)
+    np.testing.assert_allclose(report.A, A, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose([s.Delta0 for s in report.solutions], delta0, rtol=1e-6)
+    assert np.all(np.isnan(report.g_chaos_onset)) and "adiabatic" in report.consistency.detail
+    payload = json.loads(report.to_json())
+    assert payload["loop_source"] == "self-consistent" and payload["regions"]["A"]["g_chaos_onset"] is None
 
 
 @pytest.mark.parametrize("model", ["fig6-r5", "huge"])
@@ -174,16 +193,23 @@ def test_consistency_jacobian_matches_finite_differences() -> None:
 
 # ---------------------------------------------------------------------- consumers show no prediction
 def test_cli_stationary_prints_failure_and_exits_1(write_model, capsys) -> None:
-    path = str(write_model(RECIPROCAL))
+    """A rank-2 self-loop with eigenvalues 1.5 +- 2i: a limit cycle, no stable stationary state."""
+    path = str(write_model(ROTATION))
     assert main(["stationary", path]) == 1
     captured = capsys.readouterr()
     assert "NO STATIONARY PREDICTION" in captured.out and "does not apply" in captured.out
-    assert "0.695" not in captured.out and "1.606" not in captured.out
+    assert "static" not in captured.out.split("NO STATIONARY PREDICTION")[1]
     assert captured.err.startswith("error: stationary:") and "mrdmft dmft" in captured.err
     assert main(["stationary", path, "--json"]) == 1
     payload = json.loads(capsys.readouterr().out)
-    assert payload["success"] is False and payload["status"] == INCONSISTENT
+    assert payload["success"] is False and payload["status"] == NO_STABLE_FIXED_POINT
     assert all(entry["A"] is None for entry in payload["regions"].values())
+
+
+def test_cli_stationary_outside_the_paper_regime_answers(write_model, capsys) -> None:
+    assert main(["stationary", str(write_model(RECIPROCAL))]) == 0
+    out = capsys.readouterr().out
+    assert "1.36206" in out and "1.035" in out and "self-consistent" in out  # = the DMFT (test above)
 
 
 def test_cli_stationary_paper_model_succeeds(capsys) -> None:
@@ -193,7 +219,7 @@ def test_cli_stationary_paper_model_succeeds(capsys) -> None:
 
 
 def test_simulation_prediction_is_withheld(write_model) -> None:
-    spec = load_model(write_model(FEED_FORWARD))
+    spec = load_model(write_model(ROTATION))
     prediction = choose_prediction(prediction_candidates(spec), np.zeros(spec.n_channels))
     assert prediction.A is None and "does not apply" in prediction.note
     with pytest.raises(ModelInputError) as info:
@@ -202,7 +228,7 @@ def test_simulation_prediction_is_withheld(write_model) -> None:
 
 
 def test_cli_simulate_shows_no_prediction(write_model, capsys) -> None:
-    path = str(write_model(RECIPROCAL))
+    path = str(write_model(ROTATION))
     assert main(["simulate", path, "--n", "200", "--t-max", "10", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["predicted"] == {"A": {}} and payload["relative_error_A"] == {}
@@ -210,7 +236,7 @@ def test_cli_simulate_shows_no_prediction(write_model, capsys) -> None:
 
 
 def test_report_helpers_show_no_prediction(write_model) -> None:
-    spec = load_model(write_model(RECIPROCAL))
+    spec = load_model(write_model(ROTATION))
     report = stationary_regions(spec)
     assert "NO STATIONARY PREDICTION" in stationary_table(report).note
     run = simulate_network(spec, 100, 4.0, seed=0)
