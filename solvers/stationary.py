@@ -221,7 +221,8 @@ class StationaryReport:
     loop_strengths : numpy.ndarray, shape (R,)
         ``lambda^alpha`` used (0: no loop).
     loop_source : str
-        ``"given"`` or ``"fixed_points"`` (``1 / psi`` of the first stable g = 0 fixed point).
+        ``"given"``, ``"fixed_points"`` (``1 / psi`` of the first stable g = 0 fixed point) or
+        ``"self-consistent"`` (the whole model solved together, :func:`self_consistent_report`).
     solutions : tuple of StationarySolution
         One per region (phase ``"undetermined"`` and NaN values when the model-level
         check failed).
