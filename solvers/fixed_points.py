@@ -5,14 +5,18 @@ For g = 0 the currents obey ``dS/dt = F(S) = -S + psi(Delta(S))[src] * (T S)`` w
 :class:`~mrdmft.solvers.compiled.BoundSystem`). :func:`find_fixed_points`
 
 1. draws ``n_starts`` random initial currents (and always adds ``S = 0``),
-2. drives all of them to roots of ``F`` at once with batched Levenberg–Marquardt steps
-   using the derived Jacobian (:mod:`mrdmft.solvers.fixed_point_newton`); damping keeps
-   the steps well defined where the Jacobian is singular, as on the continuous
-   manifolds of symmetric models,
+2. drives all of them to roots of ``F`` at once (:func:`solve_roots`) with batched
+   Levenberg–Marquardt steps using the derived Jacobian
+   (:mod:`mrdmft.solvers.fixed_point_newton`); damping keeps the steps well defined where
+   the Jacobian is singular, as on the continuous manifolds of symmetric models. When
+   ``T`` splits into small blocks (reciprocal pairs, self-loops) cheaper structured
+   dogleg Newton steps (:mod:`mrdmft.solvers.fixed_point_blocks`) do most of the work
+   first,
 3. keeps the starts with ``max |F| <= residual_tol``, removes numerically identical
    points (max-norm distance ``<= 1e-6 * scale``; distinct points of a manifold are all
    kept),
-4. classifies each point by the eigenvalues ``lambda`` of the Jacobian ``dF/dS``:
+4. classifies each point by the eigenvalues ``lambda`` of the Jacobian ``dF/dS``
+   (blocks without currents split off, :mod:`mrdmft.solvers.fixed_point_spectra`):
 
    * ``"stable"``   — every ``Re lambda < -eig_tol``;
    * ``"marginal"`` — no ``Re lambda > eig_tol`` but some ``|Re lambda| <= eig_tol``
@@ -36,8 +40,9 @@ from mrdmft.theory.spec import ModelSpec
 
 from .fixed_point_inputs import as_currents, positive_integer, positive_number, require_no_disorder, require_starts_fit
 from .compiled import BoundSystem
-from .fixed_point_newton import levenberg_marquardt
-from .stability import sorted_eigenvalues
+from .fixed_point_blocks import BlockStructure, newton_dogleg
+from .fixed_point_newton import RootBatch, levenberg_marquardt
+from .fixed_point_spectra import jacobian_spectra
 
 DEDUPE_TOL = 1e-6
 """Fixed points closer than ``DEDUPE_TOL * scale`` (max norm) are the same point."""
@@ -225,14 +230,22 @@ def classify(eigenvalues: np.ndarray, eig_tol: float) -> str:
     return "marginal" if top >= -eig_tol else "stable"
 
 
-def classify_points(kernel: BoundSystem, points: np.ndarray, residuals: np.ndarray, eig_tol: float) -> list[FixedPoint]:
+def classify_points(
+    kernel: BoundSystem,
+    points: np.ndarray,
+    residuals: np.ndarray,
+    eig_tol: float,
+    structure: BlockStructure | None = None,
+) -> list[FixedPoint]:
     """Build a classified :class:`FixedPoint` for every row of ``points`` (m, C).
 
-    Computes the Jacobian eigenvalues of all points in one batched call, the variances
+    Computes the Jacobian eigenvalues of all points in batched calls
+    (:func:`~mrdmft.solvers.fixed_point_spectra.jacobian_spectra`: blocks of ``T`` that
+    carry no current are split off when ``structure`` is given), the variances
     ``A = sum U S S`` and gains ``psi(A)``, and labels each point with :func:`classify`.
     """
     points = np.asarray(points, dtype=float).reshape(-1, kernel.n_channels)
-    eigenvalues = sorted_eigenvalues(kernel.jacobian(points))
+    eigenvalues = jacobian_spectra(kernel, points, structure)
     variance = kernel.variance(points)
     gain = np.array(np.broadcast_to(kernel.gains.gain(variance), variance.shape))
     found = []
@@ -251,6 +264,51 @@ def classify_points(kernel: BoundSystem, points: np.ndarray, residuals: np.ndarr
             )
         )
     return found
+
+
+def solve_roots(
+    kernel: BoundSystem, starts: np.ndarray, residual_tol: float, structure: BlockStructure | None = None
+) -> RootBatch:
+    """Drive every start to a root of the current equations, polished to ``1e-3 * residual_tol``.
+
+    When the channel graph of ``T`` splits into small blocks
+    (:class:`~mrdmft.solvers.fixed_point_blocks.BlockStructure`), structured dogleg
+    Newton iterations (:func:`~mrdmft.solvers.fixed_point_blocks.newton_dogleg`) do the
+    bulk of the work and the dense Levenberg–Marquardt iteration finishes the rows they
+    hand back: rows already within ``residual_tol`` are polished from where they stopped,
+    the others start over from their start (from a dogleg's last iterate LM often needs
+    many more iterations). Otherwise the dense iteration runs alone.
+
+    Parameters
+    ----------
+    kernel : BoundSystem
+    starts : numpy.ndarray, shape (n, C)
+    residual_tol : float
+        A row has converged when ``max |dS/dt| <= residual_tol``.
+    structure : BlockStructure, optional
+        Blocks of ``kernel.T`` (default: ``BlockStructure.from_kernel(kernel)``, which is
+        None when a block is too large).
+
+    Returns
+    -------
+    RootBatch
+        ``iterations`` counts the linearizations of both stages.
+    """
+    starts = np.asarray(starts, dtype=float)
+    if structure is None:
+        structure = BlockStructure.from_kernel(kernel)
+    if structure is None:
+        return levenberg_marquardt(kernel.rhs, kernel.jacobian, starts, residual_tol)
+    batch, unfinished = newton_dogleg(kernel, structure, starts, residual_tol)
+    rows = np.flatnonzero(unfinished)
+    if rows.size == 0:
+        return batch
+    origin = np.where(batch.converged[rows, None], batch.currents[rows], starts[rows])
+    rest = levenberg_marquardt(kernel.rhs, kernel.jacobian, origin, residual_tol)
+    currents, residual, iterations = batch.currents.copy(), batch.residual.copy(), batch.iterations.copy()
+    currents[rows], residual[rows] = rest.currents, rest.residual
+    iterations[rows] += rest.iterations
+    return RootBatch(currents=currents, residual=residual, converged=residual <= residual_tol, iterations=iterations)
 
 
 def find_fixed_points(
@@ -308,13 +366,14 @@ def find_fixed_points(
 
     rng = np.random.default_rng(seed)
     starts = np.vstack([np.zeros((1, spec.n_channels)), random_starts(spec, n_starts, scale, rng)])
-    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, starts, residual_tol)
+    structure = BlockStructure.from_kernel(kernel)
+    batch = solve_roots(kernel, starts, residual_tol, structure)
     n_converged = int(batch.converged[1:].sum())
 
     good = np.flatnonzero(batch.converged)
     good = good[np.argsort(batch.residual[good], kind="stable")]
     good = good[deduplicate(batch.currents[good], DEDUPE_TOL * scale)]
-    found = classify_points(kernel, batch.currents[good], batch.residual[good], eig_tol)
+    found = classify_points(kernel, batch.currents[good], batch.residual[good], eig_tol, structure)
     found.sort(key=lambda p: (not p.stable, p.max_real_eigenvalue))
 
     n_stable = sum(p.stable for p in found)
@@ -357,7 +416,7 @@ class FixedPointRefinement:
     residual : float
         ``max |dS/dt|`` at ``currents``.
     iterations : int
-        Levenberg–Marquardt iterations (Jacobian evaluations) spent.
+        Linearizations (Jacobian evaluations) spent by :func:`solve_roots`.
     success : bool
         ``residual <= residual_tol``.
     status : int
@@ -388,7 +447,7 @@ def refine_fixed_point(
 ) -> FixedPointRefinement:
     """Polish one state onto a fixed point of the g = 0 current dynamics and classify it.
 
-    Runs the Levenberg–Marquardt iteration of :func:`find_fixed_points` on
+    Runs the root iteration of :func:`find_fixed_points` (:func:`solve_roots`) on
     ``-S + psi(Delta(S))[src] * (T S) = 0`` from ``start`` alone. On a continuous
     manifold of fixed points (THEORY §5) this lands on the point next to ``start``
     (e.g. the one a simulation sits at), which a set of random starts cannot name.
@@ -420,7 +479,7 @@ def refine_fixed_point(
     residual_tol = positive_number(residual_tol, "residual_tol", "give a small positive tolerance, e.g. 1e-10")
     eig_tol = positive_number(eig_tol, "eig_tol", "give a small positive tolerance, e.g. 1e-7")
     kernel = BoundSystem.from_spec(spec)
-    batch = levenberg_marquardt(kernel.rhs, kernel.jacobian, start[None, :], residual_tol)
+    batch = solve_roots(kernel, start[None, :], residual_tol)
     currents, residual = batch.currents[0], float(batch.residual[0])
     iterations = int(batch.iterations[0])
     if bool(batch.converged[0]):
