@@ -317,7 +317,8 @@ def run_dmft(args: argparse.Namespace) -> int:
 
     with options_named():
         result = solve_dmft(spec, t_max=args.t_max, dt=args.dt, window=args.window, progress=_progress(args))
-    status = _report_failure("dmft", result, "try a smaller --dt; nothing was saved")
+    fix = "try a smaller --dt" if result.window is None else "try a larger --window, or none"
+    status = _report_failure("dmft", result, f"{fix}; nothing was saved")
     if out is not None and status == 0:
         result.save(out)
     payload = as_payload(result.to_json())

@@ -17,6 +17,7 @@ from mrdmft.solvers.compiled import ModelArrays, compile_system
 from mrdmft.solvers.dmft import (
     DMFTResult,
     _tail_memory,
+    _violates_cauchy_schwarz,
     compile_dmft,
     default_initial_state,
     required_memory_bytes,
@@ -278,6 +279,30 @@ def test_window_error_shrinks_with_window() -> None:
     assert errors[0] > errors[1] > errors[2]
     assert errors[1] < 3e-8
     assert errors[2] < 3e-10
+
+
+def test_window_too_short_for_persistent_correlations_stops_with_status_2() -> None:
+    """Chaos driven by oscillating currents keeps Delta(t, t - tau) large at every lag.
+
+    The memory continued beyond a short window then breaks the covariance property; the
+    run must stop at the first Cauchy-Schwarz violation (here t = 9.85 for W dt = 5; the equal-time error is then 7e-3)
+    instead of returning wrong numbers, while full storage finishes.
+    """
+    spec = random_model(3, 2.99, 11, g=[0.0, 1.06, 1.5])
+    full = solve_dmft(spec, t_max=15.0, dt=0.05)
+    windowed = solve_dmft(spec, t_max=15.0, dt=0.05, window=100)
+    assert full.success
+    assert not windowed.success and windowed.status == 2
+    assert "window too short" in windowed.message
+    stopped = windowed.t[-1]
+    assert 5.0 < stopped < 15.0
+    # what it returns before stopping is the full-storage solution
+    n = windowed.n_t
+    np.testing.assert_allclose(windowed.equal_time()[: n // 2], full.equal_time()[: n // 2], atol=1e-8)
+    d = full.equal_time()  # full storage is a covariance matrix: the guard never fires there
+    assert not any(
+        _violates_cauchy_schwarz(full.delta[:, k, :k], d[k], d[:k].T) for k in range(1, full.n_t, 7)
+    )
 
 
 @pytest.mark.parametrize(("constant", "amplitude", "rho"), [(0.3, 0.0, 0.5), (0.3, 0.2, 0.9), (-0.1, 0.5, 0.97), (0.0, 1.0, 0.5)])
