@@ -55,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.one_line(), file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted: stopped by the user (nothing was saved)", file=sys.stderr)
+        print(
+            "error: interrupted: stopped by the user (output files are written atomically when a run ends: "
+            "none is half-written, earlier files are unchanged)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `mrdmft presets | head -1`
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -97,7 +97,17 @@ def check_out_file(path: Path, suffix: str) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ModelInputError("--out", f"folder {parent} does not exist", "create it first or choose another path")
+    _require_writable(parent)
     return path
+
+
+def _require_writable(folder: Path) -> None:
+    """Raise ModelInputError if no file can be created in ``folder``."""
+    from mrdmft.solvers.atomic_files import folder_write_problem
+
+    problem = folder_write_problem(folder)
+    if problem is not None:
+        raise ModelInputError("--out", f"cannot write in folder {folder}: {problem}", "choose a folder you can write to")
 
 
 def check_out_dir(path: Path) -> Path:
@@ -106,6 +116,7 @@ def check_out_dir(path: Path) -> Path:
         raise ModelInputError("--out", f"{path} exists and is not a folder", "give a folder path")
     if not path.exists() and not path.absolute().parent.is_dir():
         raise ModelInputError("--out", f"folder {path.absolute().parent} does not exist", "create it first or choose another --out")
+    _require_writable(path if path.exists() else path.absolute().parent)
     return path
 
 
@@ -286,8 +297,9 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
             "",
             "NO STATIONARY PREDICTION: " + str(payload.get("message", "")),
             "(neither the per-region theory, which pins each region's gain by its own loop as in the paper's "
-            "regime, nor the self-consistent solution of the whole model gives one stable stationary state; "
-            "the dynamics may be a limit cycle or depend on the initial state, so no numbers are shown)",
+            "regime, nor the self-consistent solution of the whole model gives one stable state with constant currents; "
+            "the currents may rotate or oscillate (a rotating state can even keep A constant) or the state may "
+            "depend on the initial condition, so no numbers are shown)",
         ]
         return "\n".join(lines)
     rows = []

@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "averaged after --t-settle) with the mean-field prediction: the stable fixed point nearest\n"
                 "to the measured currents for g = 0 models, the stationary solution for g > 0.")
     _add_model(p)
-    p.add_argument("--n", type=bounded(int, "--n", "2000", 1, strict=False), required=True,
+    p.add_argument("--n", type=bounded(int, "--n", "2000", 2, strict=False), required=True,
                    help="neurons per region (times the region's relative size)")
     p.add_argument("--t-max", type=bounded(float, "--t-max", "100", 0, strict=True), required=True,
                    help="simulated time (units of the neuronal time constant)")

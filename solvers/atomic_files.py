@@ -37,3 +37,20 @@ def atomic_output(path: str | os.PathLike[str], binary: bool = True) -> Iterator
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def folder_write_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why files cannot be created in ``folder`` (``None`` if they can).
+
+    Creates and removes a hidden temporary file there, the same way
+    :func:`atomic_output` will, so a run can refuse an unusable output path before it
+    computes anything (permissions, read-only or pseudo file systems such as /proc).
+    """
+    probe = Path(folder) / f".mrdmft-write-test.{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        return error.strerror or type(error).__name__
+    os.close(fd)
+    probe.unlink()
+    return None

@@ -173,6 +173,8 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["simulate", "two-regions", "--t-max", "5"], "--n"),
         (["simulate", "two-regions", "--n", "0", "--t-max", "5"], "--n"),
         (["simulate", "two-regions", "--n", "1.5", "--t-max", "5"], "--n"),
+        (["simulate", "two-regions", "--n", "1", "--t-max", "5"], "--n"),
+        (["derive", ""], "model"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--seed", "-1"], "--seed"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--t-settle", "9"], "--t-settle"),
         (["validate", "single-loop", "--t-max", "5"], "--sizes"),
@@ -195,6 +197,21 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
 )
 def test_bad_arguments_are_one_line_exit_2(workdir: Path, capsys, argv: list[str], field: str) -> None:
     check_refused(argv, workdir, capsys, field)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs the Linux /proc pseudo file system")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["dmft", "single-loop", "--t-max", "1", "--out", "/proc/run.npz"],
+        ["validate", "single-loop", "--sizes", "50,100", "--t-max", "5", "--out", "/proc/run.json"],
+        ["report", "two-regions", "--out", "/proc/report"],
+    ],
+)
+def test_unwritable_out_is_refused_before_computing(workdir: Path, capsys, argv: list[str]) -> None:
+    """/proc exists but takes no new files: refused up front, not after the run."""
+    line = check_refused(argv, workdir, capsys, "--out")
+    assert "cannot write in folder /proc" in line
 
 
 def test_errors_from_a_real_process(tmp_path: Path) -> None:

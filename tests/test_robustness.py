@@ -233,7 +233,10 @@ def test_cli_interrupted_report_keeps_old_files(capsys, tmp_path, monkeypatch) -
     monkeypatch.setattr(report, "execute_notebook", interrupted)
     status, stdout, err, after = run_cli(["report", "two-regions", "--out", str(out)], capsys, tmp_path, monkeypatch)
     assert status == EXIT_INTERRUPTED
-    assert err.splitlines() == ["error: interrupted: stopped by the user (nothing was saved)"]
+    assert err.splitlines() == [
+        "error: interrupted: stopped by the user (output files are written atomically when a run ends: "
+        "none is half-written, earlier files are unchanged)"
+    ]
     assert after["rep/report.html"] == b"old"
 
 

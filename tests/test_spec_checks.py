@@ -44,6 +44,10 @@ def test_parameter_expressions_cannot_bypass_the_checks_of_b_and_signs() -> None
     table = symmetric_table(b=["b", "b"])
     table["parameters"]["b"] = -2.0
     assert field_of(lambda: model_from_table(table)) == "symmetric.b"
+    # unequal b: T holds sqrt(b) c, whose evaluation must not be what the error blames
+    table = symmetric_table(b=["x", 2.5])
+    table["parameters"]["x"] = -1.0
+    assert field_of(lambda: model_from_table(table)) == "symmetric.b"
 
 
 def test_with_parameters_refuses_non_numbers() -> None:

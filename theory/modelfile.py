@@ -94,6 +94,8 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
         Missing file, unknown preset, invalid TOML, or any invalid field.
     """
     source = DEFAULT_MODEL if source is None else source
+    if not str(source).strip():
+        raise ModelInputError("model", "empty name", "give a path to a .toml file or a preset name; list them with `mrdmft presets`")
     path = Path(source)
     if path.is_dir():
         raise ModelInputError(str(path), "is a folder, not a model file", "give the path to a .toml model file")
@@ -155,6 +157,8 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
     else:
         edges = dense_edges(regions)
         T3, constraints = _dense_T(table, reader, R)
+        for constraint in constraints:  # before T is evaluated: a negative b would surface as sqrt(b) in T
+            constraint.check(parameters)
         T = dense_T_to_channels(T3)
         U3 = reader.array(table["U"], "U", (R, R, R)) if "U" in table else np.broadcast_to(np.eye(R), (R, R, R)).copy()
         U = dense_U_to_channels(U3)

@@ -200,9 +200,9 @@ class ModelSpec:
         object.__setattr__(self, "g", _checked_array(self.g, "g", (len(regions),)))
         sizes = np.ones(len(regions)) if self.sizes is None else self.sizes
         object.__setattr__(self, "sizes", _checked_array(sizes, "sizes", (len(regions),)))
-        self._validate_values()
-        for constraint in self.constraints:
+        for constraint in self.constraints:  # before the values: a negative b would show up as sqrt(b) in T
             constraint.check(self.parameters)
+        self._validate_values()
 
     # ------------------------------------------------------------------ structure
     @cached_property
