@@ -359,14 +359,38 @@ def render_dmft(spec: "ModelSpec", payload: dict) -> str:
 
 
 # ---------------------------------------------------------------------- simulate
-def run_simulate(args: argparse.Namespace) -> int:
-    """``mrdmft simulate``: finite-N simulation vs mean-field prediction of A."""
-    spec = load_spec(args)
+MAX_SIMULATION_STEPS = 10**6
+"""Most Euler steps (t_max / dt) one simulated network may take (a typo guard: 0.05 -> 5e-8)."""
+
+
+def simulation_settle_time(args: argparse.Namespace) -> float:
+    """Check ``--t-max``, ``--t-settle``, ``--dt`` of a simulation; the settle time used.
+
+    Raises
+    ------
+    ModelInputError
+        If ``t_settle >= t_max``, ``dt >= t_max`` or ``t_max / dt`` exceeds
+        :data:`MAX_SIMULATION_STEPS`.
+    """
     t_settle = args.t_max / 2 if args.t_settle is None else args.t_settle
     if t_settle >= args.t_max:
         raise ModelInputError("--t-settle", f"{t_settle} is not below --t-max {args.t_max}", "give T_SETTLE < T_MAX")
     if args.dt >= args.t_max:
         raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    steps = args.t_max / args.dt
+    if steps > MAX_SIMULATION_STEPS:
+        raise ModelInputError(
+            "--dt",
+            f"t_max / dt = {steps:.3g} Euler steps, more than the {MAX_SIMULATION_STEPS:.0e} a run may take",
+            "use a larger --dt (the paper uses 0.05) or a shorter --t-max",
+        )
+    return t_settle
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """``mrdmft simulate``: finite-N simulation vs mean-field prediction of A."""
+    spec = load_spec(args)
+    t_settle = simulation_settle_time(args)
     import numpy as np
 
     from mrdmft.solvers.simulate import simulate_network

@@ -14,20 +14,15 @@ import argparse
 import json
 import sys
 
-from mrdmft.theory.errors import ModelInputError
 
-from .cli_commands import check_out_file, load_spec, options_named
+from .cli_commands import check_out_file, load_spec, options_named, simulation_settle_time
 from .cli_output import dump_json
 
 def run_validate(args: argparse.Namespace) -> int:
     """``mrdmft validate``: validation table (and N -> infinity extrapolation) of ``A``."""
     spec = load_spec(args)
     out = check_out_file(args.out, ".json") if args.out is not None else None
-    t_settle = args.t_max / 2 if args.t_settle is None else args.t_settle
-    if t_settle >= args.t_max:
-        raise ModelInputError("--t-settle", f"{t_settle} is not below --t-max {args.t_max}", "give T_SETTLE < T_MAX")
-    if args.dt >= args.t_max:
-        raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    t_settle = simulation_settle_time(args)
     import numpy as np
 
     from mrdmft.solvers.finite_size import extrapolate_to_infinite_size

@@ -175,6 +175,8 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["simulate", "two-regions", "--n", "1.5", "--t-max", "5"], "--n"),
         (["simulate", "two-regions", "--n", "1", "--t-max", "5"], "--n"),
         (["derive", ""], "model"),
+        (["simulate", "two-regions", "--n", "10", "--t-max", "100", "--dt", "1e-7"], "--dt"),
+        (["validate", "single-loop", "--sizes", "50,100", "--t-max", "100", "--dt", "1e-7"], "--dt"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--seed", "-1"], "--seed"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--t-settle", "9"], "--t-settle"),
         (["validate", "single-loop", "--t-max", "5"], "--sizes"),
