@@ -277,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="final time (units of the neuronal time constant); the grid ends at the last step <= T_MAX")
     p.add_argument("--dt", type=bounded(float, "--dt", "0.05", 0, strict=True), default=0.05,
                    help="time step (default: 0.05, as in the paper)")
-    p.add_argument("--window", type=bounded(int, "--window", "400", 1, strict=False), default=None,
-                   help="keep only the last WINDOW steps of Delta(t, t') (memory O(N_t * WINDOW))")
+    p.add_argument("--window", type=bounded(int, "--window", "800", 1, strict=False), default=None,
+                   help="keep only the last WINDOW steps of Delta(t, t') (memory O(N_t * WINDOW)); WINDOW * DT must be >= 10, >= 40 is a safe start")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.npz",
                    help="write the arrays (t, currents, gain, delta with dimension names) to this .npz file; "
                    "written only if the run succeeds")

@@ -75,8 +75,9 @@ INITIAL_CHAOS = 1.0
 MAX_DT = 1.0
 """Largest accepted step (the neuronal time constant is 1)."""
 
-MAX_STEPS = 10**9
-"""Largest accepted number of time steps ``ceil(t_max / dt)``."""
+MAX_STEPS = 10**7
+"""Largest accepted number of time steps ``floor(t_max / dt)`` (a guard against typos such as
+dt = 5e-8; 1e7 steps of a small network already take minutes)."""
 
 STATE_COPIES = 12
 """Per-neuron arrays alive during a run (state, drives, Heun stage, activity, initial draws)."""
@@ -422,7 +423,8 @@ def _positive_time(value: object, field: str, upper: float | None = None) -> flo
 
 
 def _n_steps(t_max: float, dt: float) -> int:
-    """``max(1, ceil(t_max / dt))`` steps; raises (field ``t_max``) above :data:`MAX_STEPS`."""
+    """``max(1, floor(t_max / dt))`` steps (the grid ends at the last step ``<= t_max``, as in
+    :func:`~mrdmft.solvers.dmft.solve_dmft`); raises (field ``t_max``) above :data:`MAX_STEPS`."""
     steps = t_max / dt
     if steps > MAX_STEPS:
         raise ModelInputError(
@@ -430,7 +432,7 @@ def _n_steps(t_max: float, dt: float) -> int:
             f"t_max = {t_max:.3g} with dt = {dt:.3g} needs {steps:.3g} steps, more than the limit {MAX_STEPS:.3g}",
             "use a shorter t_max or a larger dt",
         )
-    return max(1, int(math.ceil(steps - 1e-9)))
+    return max(1, int(math.floor(steps + 1e-9)))
 
 
 def run_memory_bytes(
@@ -518,7 +520,7 @@ def run_network(
     """Integrate an already-sampled network from ``t = 0`` to ``t >= t_max``.
 
     See :func:`simulate_network` for the parameters; the initial state is drawn from
-    ``sample.seed``. Uses ``ceil(t_max / dt)`` steps (at most :data:`MAX_STEPS`) and
+    ``sample.seed``. Uses ``floor(t_max / dt)`` steps (at least 1, at most :data:`MAX_STEPS`) and
     records every ``record_every`` steps plus the last one.
     """
     if not isinstance(spec, ModelSpec):

@@ -59,10 +59,10 @@ STATUS_MESSAGES = {
     3: "non-finite value of the reduced energy",
     4: "the per-region (paper-regime) theory does not apply to this model: the per-region solutions are not "
     "a self-consistent stationary state of the whole model, and solving the whole model found no stable "
-    "static state (constant currents, one A per region); " + USE_DMFT,
+    "state with constant currents (one A per region); " + USE_DMFT,
     5: "no stable fixed point found at g = 0 (limit cycle or chaos), so no loop pins the gains and the "
-    "per-region (paper-regime) theory does not apply; solving the whole model found no stable static "
-    "state (constant currents, one A per region) either; " + USE_DMFT,
+    "per-region (paper-regime) theory does not apply; solving the whole model found no stable "
+    "state with constant currents (one A per region) either; " + USE_DMFT,
 }
 #: Status codes of model-level failures (:func:`stationary_regions`), not of one region's solve.
 INCONSISTENT, NO_STABLE_FIXED_POINT = 4, 5
