@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from mrdmft.theory.errors import ModelInputError
 
 from .cli_commands import check_out_file, load_spec, options_named, simulation_settle_time
 from .cli_output import dump_json
@@ -25,8 +26,16 @@ def run_validate(args: argparse.Namespace) -> int:
     t_settle = simulation_settle_time(args)
     import numpy as np
 
-    from mrdmft.solvers.finite_size import extrapolate_to_infinite_size
-    from mrdmft.solvers.validation import validate_A
+    from mrdmft.solvers.finite_size import MAX_EXPONENT, extrapolate_to_infinite_size
+    from mrdmft.solvers.validation import NoPredictionError, predicted_A, validate_A
+
+    if args.exponent > MAX_EXPONENT:
+        raise ModelInputError("--exponent", f"{args.exponent:g} is above {MAX_EXPONENT:g}", "give 0 < p <= 4 (1 for an O(1/N) bias)")
+    try:
+        predicted_A(spec)  # before any simulation: a model without a prediction is a result, exit 1
+    except NoPredictionError as exc:
+        print(f"error: validate: no mean-field prediction to compare with: {exc.problem} ({exc.fix})", file=sys.stderr)
+        return 1
 
     progress = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.json)
     with options_named({"t_max": "--t-max", "t_settle": "--t-settle", "dt": "--dt", "sizes": "--sizes", "seeds": "--seeds"}):

@@ -176,6 +176,10 @@ def weighted_line_fit(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[
     return float(a), float(c), stderr, chi2
 
 
+MAX_EXPONENT = 4.0
+"""Largest finite-size exponent ``p`` accepted by :func:`extrapolate_to_infinite_size`."""
+
+
 def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) -> FiniteSizeFit:
     """Fit ``A(N) = A_inf + c N^-exponent`` per region to a validation table (module docstring).
 
@@ -200,6 +204,11 @@ def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) 
         raise ModelInputError("table", f"expected a ValidationTable, got {type(table).__name__}", "pass the result of validate_A()")
     if isinstance(exponent, bool) or not isinstance(exponent, Real) or not math.isfinite(exponent) or exponent <= 0:
         raise ModelInputError("exponent", f"got {exponent!r}", "give a finite power > 0, e.g. 1 for an O(1/N) bias")
+    if exponent > MAX_EXPONENT:
+        raise ModelInputError(
+            "exponent", f"{exponent:g} is above {MAX_EXPONENT:g}: N^-p would not separate from A_inf in the fit",
+            "give 0 < p <= 4 (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
+        )
     sizes = table.sizes
     if len(sizes) < 2:
         raise ModelInputError("table", f"has measurements at {len(sizes)} size(s)", "measure at two or more network sizes")

@@ -324,6 +324,12 @@ def _finite_or_none(value: float) -> float | None:
 
 
 # ---------------------------------------------------------------------- prediction
+class NoPredictionError(ModelInputError):
+    """The theory gives no single stationary ``A`` for a valid model (limit cycles,
+    multistability, outside the paper's regime). The CLI reports it as a solver result
+    (exit status 1), not as bad input."""
+
+
 def predicted_A(spec: ModelSpec) -> np.ndarray:
     """Mean-field structured variance ``A^alpha`` per region, shape (R,).
 
@@ -338,9 +344,11 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
 
     Raises
     ------
-    ModelInputError
+    NoPredictionError
         No stable fixed point, stable fixed points with different ``A``, or a failed
-        stationary solve (field ``spec``).
+        stationary solve (field ``spec``): a result of the theory, not bad input.
+    ModelInputError
+        ``spec`` is not a ModelSpec.
     """
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
@@ -350,13 +358,13 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
 
         stable = find_fixed_points(spec).stable_points
         if not stable:
-            raise ModelInputError(
+            raise NoPredictionError(
                 "spec", f"model {spec.name!r} has no stable fixed point at g = 0, so A has no stationary prediction",
                 "validate a model with a stable fixed point, or compare the currents over time with solve_dmft",
             )
         values = np.array([np.asarray(p.variance, dtype=float) for p in stable])
         if not np.allclose(values, values[0], rtol=A_AGREEMENT_RTOL, atol=A_AGREEMENT_RTOL):
-            raise ModelInputError(
+            raise NoPredictionError(
                 "spec", f"the stable fixed points of {spec.name!r} have different A, so there is no single prediction",
                 "compare each run with its own fixed point (mrdmft.report.compare_simulation)",
             )
@@ -365,7 +373,7 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
 
     report = stationary_regions(spec)
     if not report.success:
-        raise ModelInputError(
+        raise NoPredictionError(
             "spec", f"no stationary prediction of A for {spec.name!r}: {report.message}",
             "validate a model in the paper's regime, or compare the currents over time with solve_dmft",
         )

@@ -188,7 +188,7 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--t-settle", "5"], "--t-settle"),
         (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--exponent", "0"], "--exponent"),
         (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--out", "previous.npz"], "--out"),
-        (["validate", "fig6-r5", "--sizes", "100", "--t-max", "5"], "spec"),
+        (["validate", "single-loop", "--sizes", "50,100", "--t-max", "5", "--exponent", "100"], "--exponent"),
         (["fixed-points", "two-regions", "--starts", "0"], "--starts"),
         (["derive", "two-regions", "--format", "pdf"], "--format"),
         (["report", "two-regions", "--out", "previous.npz"], "--out"),
@@ -214,6 +214,15 @@ def test_unwritable_out_is_refused_before_computing(workdir: Path, capsys, argv:
     """/proc exists but takes no new files: refused up front, not after the run."""
     line = check_refused(argv, workdir, capsys, "--out")
     assert "cannot write in folder /proc" in line
+
+
+def test_validate_without_a_prediction_is_a_result_exit_1(workdir: Path, capsys) -> None:
+    """fig6-r5 has no stable fixed point (limit cycle): a valid model whose theory gives no single A."""
+    before = snapshot(workdir)
+    status, out, err = run(["validate", "fig6-r5", "--sizes", "100,200", "--t-max", "5", "--out", "run.json"], capsys)
+    assert status == 1 and out == ""
+    assert err.startswith("error: validate: no mean-field prediction to compare with: ") and len(err.splitlines()) == 1
+    assert snapshot(workdir) == before
 
 
 def test_errors_from_a_real_process(tmp_path: Path) -> None:
