@@ -229,10 +229,22 @@ def small_models() -> list[ModelSpec]:
             "T": [[0, 1.0, -0.5], [2.0, 0, 0], [0.5, 0, 0]],
         }
     )
-    return [load_model("single-loop"), load_model("two-regions"), random_model(3, 2.0, 1), edge_list]
+    awkward_names = model_from_table(
+        {"regions": ["V1_L23", "x$y", "{z}", "a_b", "p%^~#&\\q"], "g": [0.0] * 5, "random": {"radius": 1.0}}
+    )
+    return [load_model("single-loop"), load_model("two-regions"), random_model(3, 2.0, 1), edge_list, awkward_names]
 
 
-@pytest.mark.parametrize("index", range(4))
+def test_to_latex_escapes_region_names() -> None:
+    """Region names are data: underscores, dollars and braces must not become LaTeX syntax."""
+    latex = derive(small_models()[4]).to_latex()
+    assert r"\Delta_{V1\_L23}" in latex and r"\psi_{x\$y}" in latex and r"S_{\{z\},a\_b}" in latex
+    assert r"p\%\^{}\~{}\#\&\backslash{}q" in latex
+    assert re.search(r"(?<!\\)\$", latex) is None  # no unescaped $
+    assert re.search(r"_\{[^{}]*(?<!\\)_", latex) is None  # no second subscript inside a subscript
+
+
+@pytest.mark.parametrize("index", range(5))
 def test_to_latex_is_well_formed(index: int) -> None:
     spec = small_models()[index]
     latex = derive(spec).to_latex()

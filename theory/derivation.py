@@ -29,6 +29,40 @@ from .gaussian import GaussianAverages, gaussian_averages
 from .spec import ModelSpec, Structure
 
 
+_LATEX_SPECIALS = {
+    "\\": r"\backslash{}", "_": r"\_", "$": r"\$", "{": r"\{", "}": r"\}",
+    "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\^{}", "~": r"\~{}",
+}
+_LATEX_BASES = {"S": "S", "T": "T", "U": "U", "g": "g", "psi": r"\psi", "Delta": r"\Delta"}
+_BRACED_BASES = ("S", "T", "U")  # symbols built as base_{label} / base^{label}
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with the LaTeX special characters escaped (region names such as ``V1_L23``)."""
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+
+
+def latex_symbol_name(symbol: sp.Symbol) -> str | None:
+    """LaTeX of a derivation symbol whose name embeds region names, or None for others.
+
+    The symbols are named ``S_{label}``, ``T_{label|label}``, ``T^{label}``,
+    ``U_{label|label}``, ``g_region``, ``psi_region``, ``Delta_region``; the region names
+    inside are escaped (:func:`latex_escape`), so that ``V1_L23`` stays one subscript.
+    """
+    for base, tex in _LATEX_BASES.items():
+        for marker in "_^":
+            prefix = base + marker
+            if not symbol.name.startswith(prefix):
+                continue
+            rest = symbol.name[len(prefix):]
+            if base in _BRACED_BASES:
+                if not (rest.startswith("{") and rest.endswith("}")):
+                    continue
+                rest = rest[1:-1]
+            return f"{tex}{marker}{{{latex_escape(rest)}}}"
+    return None
+
+
 def _label(names: list[str]) -> str:
     return "".join(names) if all(len(n) == 1 for n in names) else ",".join(names)
 
@@ -331,13 +365,22 @@ class MeanFieldSystem:
         return "\n".join(lines)
 
     def to_latex(self) -> str:
-        """LaTeX (one ``aligned`` block: gain, variances, current equations)."""
+        """LaTeX (one ``aligned`` block: gain, variances, current equations).
+
+        Region names are escaped (:func:`latex_symbol_name`), so any name is valid LaTeX.
+        """
         gain = self.gain_equation()
-        rows = [sp.latex(gain.lhs) + " &= " + sp.latex(gain.rhs)]
-        for eq in self.variance_equations():
-            rows.append(sp.latex(eq.lhs) + " &= " + sp.latex(eq.rhs))
-        for s, expr in zip(self.derivation.currents, self.current_rhs()):
-            rows.append(r"\dot{" + sp.latex(s) + "} &= " + sp.latex(expr))
+        pairs = [(gain.lhs, gain.rhs)] + [(eq.lhs, eq.rhs) for eq in self.variance_equations()]
+        pairs += list(zip(self.derivation.currents, self.current_rhs()))
+        symbols = set().union(*(sp.sympify(side).free_symbols for pair in pairs for side in pair))
+        names = {x: tex for x in symbols if (tex := latex_symbol_name(x)) is not None}
+
+        def tex(expr: sp.Expr) -> str:
+            return sp.latex(expr, symbol_names=names)
+
+        n_plain = 1 + len(self.spec.regions)
+        rows = [tex(lhs) + " &= " + tex(rhs) for lhs, rhs in pairs[:n_plain]]
+        rows += [r"\dot{" + tex(lhs) + "} &= " + tex(rhs) for lhs, rhs in pairs[n_plain:]]
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def to_json(self) -> str:
