@@ -528,6 +528,12 @@ class SimulationComparison:
         Currents of the stable fixed point matched to the first run.
     source : str
         Where the prediction comes from.
+    non_stationary_runs : int
+        Runs whose currents are not static after ``t_settle`` (limit cycle, drift:
+        :meth:`~mrdmft.solvers.simulate.SimulationResult.currents_stationary`); their
+        ``A`` of the time-averaged currents is not a stationary ``A``.
+    n_runs : int
+        Number of runs compared.
     """
 
     regions: tuple[str, ...]
@@ -538,6 +544,8 @@ class SimulationComparison:
     predicted_A: np.ndarray | None
     predicted_currents: np.ndarray | None
     source: str
+    non_stationary_runs: int = 0
+    n_runs: int = 1
 
     @property
     def relative_error_A(self) -> np.ndarray | None:
@@ -561,8 +569,15 @@ class SimulationComparison:
                 for k, r in enumerate(self.regions)
             ]
         headers = ["region", "√A measured", "s.e. (runs)", "√A predicted", "rel. error of A"]
-        return Table.build(headers, rows, caption=f"Simulation (t ≥ {format_number(self.t_settle)}) vs theory",
-                           note=f"prediction: {self.source}")
+        note = f"prediction: {self.source}"
+        if self.non_stationary_runs:
+            note = (
+                f"WARNING: the currents of {self.non_stationary_runs} of {self.n_runs} runs are NOT stationary after "
+                f"t = {format_number(self.t_settle)} (oscillation, e.g. a limit cycle, or slow drift): √A of the "
+                "time-averaged currents is then not a stationary √A and the comparison is not meaningful (see the "
+                "traces; use the two-time DMFT). " + note
+            )
+        return Table.build(headers, rows, caption=f"Simulation (t ≥ {format_number(self.t_settle)}) vs theory", note=note)
 
 
 def compare_simulation(
@@ -632,7 +647,15 @@ def compare_simulation(
         predicted_A=predicted_A,
         predicted_currents=predicted_currents,
         source=source,
+        non_stationary_runs=sum(not _run_stationary(run, t_settle) for run in runs),
+        n_runs=len(runs),
     )
+
+
+def _run_stationary(run: Any, t_settle: float) -> bool:
+    """``run.currents_stationary(t_settle)`` for simulation results (others count as stationary)."""
+    check = getattr(run, "currents_stationary", None)
+    return True if check is None else bool(check(t_settle))
 
 
 def _stationary_ok(stationary: Any) -> bool:

@@ -413,3 +413,18 @@ def test_region_colors_are_distinct() -> None:
         colors = plots.region_colors(n)
         assert len(colors) == len(set(colors)) == n
         assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colors)
+
+
+def test_comparison_warns_when_the_simulated_currents_are_not_stationary() -> None:
+    """fig6-r5 (g = 0) settles on a limit cycle: the table must say its time-averaged A is no stationary A."""
+    from mrdmft.solvers.fixed_points import find_fixed_points
+    from mrdmft.solvers.simulate import simulate_network
+
+    cycling, static = load_model("fig6-r5"), load_model("fig3-1")
+    runs = [simulate_network(cycling, 100, 60.0, seed=s) for s in range(2)]
+    comparison = report.compare_simulation(cycling, runs, find_fixed_points(cycling).stable_points)
+    assert (comparison.non_stationary_runs, comparison.n_runs) == (2, 2)
+    assert comparison.table().note.startswith("WARNING: the currents of 2 of 2 runs are NOT stationary")
+    runs = [simulate_network(static, 100, 60.0, seed=s) for s in range(2)]
+    comparison = report.compare_simulation(static, runs, find_fixed_points(static).stable_points)
+    assert comparison.non_stationary_runs == 0 and "WARNING" not in comparison.table().note
