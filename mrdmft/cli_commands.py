@@ -70,7 +70,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 def _headline(spec: "ModelSpec") -> str:
     g = ", ".join(format_number(x, 4) for x in spec.g)
-    return f"model {spec.name}: {spec.n_regions} regions ({', '.join(spec.regions)}), {spec.n_channels} currents, g = [{g}]"
+    return f"model {spec.name}: {_count(spec.n_regions, 'region')} ({', '.join(spec.regions)}), {_count(spec.n_channels, 'current')}, g = [{g}]"
 
 
 def _report_failure(command: str, result: Any, fix: str) -> int:
@@ -80,6 +80,11 @@ def _report_failure(command: str, result: Any, fix: str) -> int:
     message = " ".join(str(getattr(result, "message", "no message")).split())
     print(f"error: {command}: solver did not succeed: {message} ({fix})", file=sys.stderr)
     return 1
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 region"``, ``"2 regions"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def check_out_file(path: Path, suffix: str) -> Path:
@@ -107,7 +112,7 @@ def _require_writable(folder: Path) -> None:
 
     problem = folder_write_problem(folder)
     if problem is not None:
-        raise ModelInputError("--out", f"cannot write in folder {folder}: {problem}", "choose a folder you can write to")
+        raise ModelInputError("--out", f"cannot create files in folder {folder} ({problem})", "choose a folder you can write to")
 
 
 def check_out_dir(path: Path) -> Path:

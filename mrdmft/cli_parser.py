@@ -168,13 +168,20 @@ def bounded(kind: type, option: str, example: str, low: float, strict: bool) -> 
     return convert
 
 
+def output_path(text: str) -> Path:
+    """argparse ``type`` of ``--out``: a non-empty path (``""`` would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (give a file or folder name, e.g. --out results)")
+    return Path(text)
+
+
 def sizes_list(text: str) -> list[int]:
     """argparse ``type`` of ``--sizes``: ``"1000,2000"`` → ``[1000, 2000]`` (distinct integers >= 2, sorted)."""
     example = "--sizes 1000,2000"
     sizes = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
-            continue
+            raise argparse.ArgumentTypeError(f"{text!r} has an empty entry (give e.g. {example})")
         value = _number(part, int, "--sizes", "1000,2000")
         if value < 2:
             raise argparse.ArgumentTypeError(f"{value} is not >= 2 neurons per region (give e.g. {example})")
@@ -238,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "latex", "json"), default=None,
                    help="output format (default: text; --json is the same as --format json)")
     p.add_argument("--json", action="store_true", help='same as --format json; keys: "model", "regions", "channels", '
-                   '"gain", "variance", "currents", "operator", "zero_state_condition"')
+                   '"gain", "variance", "currents", "operator", "zero_state_condition", "transitions"')
 
     p = command("fixed-points", "find the fixed points of the currents and their stability (models with g = 0)",
                 "Multi-start Newton / least-squares on the derived current equations; distinct fixed points\n"
@@ -279,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time step (default: 0.05, as in the paper)")
     p.add_argument("--window", type=bounded(int, "--window", "800", 1, strict=False), default=None,
                    help="keep only the last WINDOW steps of Delta(t, t') (memory O(N_t * WINDOW)); WINDOW * DT must be >= 10, >= 40 is a safe start")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.npz",
+    p.add_argument("--out", type=output_path, default=None, metavar="FILE.npz",
                    help="write the arrays (t, currents, gain, delta with dimension names) to this .npz file; "
                    "written only if the run succeeds")
     _add_progress(p)
@@ -330,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--float32", action="store_true", help="simulate in single precision (faster, less memory)")
     p.add_argument("--exact-overlaps", action="store_true",
                    help="sample the connectivity so that the realized overlaps n.m/N, m.m/N equal T and U exactly")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.json",
+    p.add_argument("--out", type=output_path, default=None, metavar="FILE.json",
                    help="write the record (settings, every seed's A, the fit) to this JSON file, atomically at the end")
     _add_progress(p)
     _add_json(p, '"model", "table": {"rows": [{"region", "N", "predicted_A", "mean_A", "stderr_A", "z_score", '
@@ -342,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "simulation vs theory) and writes report.ipynb and report.html into --out.\n"
                 "Other files in that folder are never touched.")
     _add_model(p)
-    p.add_argument("--out", type=Path, default=Path("mrdmft-report"), metavar="DIR",
+    p.add_argument("--out", type=output_path, default=Path("mrdmft-report"), metavar="DIR",
                    help="output folder (default: ./mrdmft-report)")
     p.add_argument("--quiet", action="store_true", help="do not print progress")
     return parser

@@ -366,7 +366,7 @@ def fixed_point_table(fixed_points: Sequence[Any], regions: Sequence[str], max_r
     """Fixed points: index, classification, max Re of the Jacobian spectrum, ``A^alpha`` per region, residual."""
     headers = ["#", "classification", "stable", "max Re λ(J)", *[f"A^{r}" for r in regions], "residual"]
     rows = []
-    for k, fp in enumerate(fixed_points[:max_rows]):
+    for k, fp in enumerate(fixed_points[:max_rows], 1):  # numbered from 1, like `mrdmft fixed-points`
         A = fixed_point_A(fp, regions)
         rows.append([str(k), str(fp.classification), bool(fp.stable), float(fp.max_real_eigenvalue), *A, float(fp.residual)])
     note = f"{len(fixed_points)} distinct fixed points found"

@@ -175,6 +175,10 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["simulate", "two-regions", "--n", "1.5", "--t-max", "5"], "--n"),
         (["simulate", "two-regions", "--n", "1", "--t-max", "5"], "--n"),
         (["derive", ""], "model"),
+        (["validate", "single-loop", "--sizes", "100,,", "--t-max", "5"], "--sizes"),
+        (["validate", "single-loop", "--sizes", "5000000", "--t-max", "5"], "--sizes"),
+        (["report", "two-regions", "--out", ""], "--out"),
+        (["dmft", "single-loop", "--t-max", "1", "--out", ""], "--out"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "100", "--dt", "1e-7"], "--t-max"),
         (["validate", "single-loop", "--sizes", "50,100", "--t-max", "100", "--dt", "1e-7"], "--t-max"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--seed", "-1"], "--seed"),
@@ -213,7 +217,7 @@ def test_bad_arguments_are_one_line_exit_2(workdir: Path, capsys, argv: list[str
 def test_unwritable_out_is_refused_before_computing(workdir: Path, capsys, argv: list[str]) -> None:
     """/proc exists but takes no new files: refused up front, not after the run."""
     line = check_refused(argv, workdir, capsys, "--out")
-    assert "cannot write in folder /proc" in line
+    assert "cannot create files in folder /proc" in line
 
 
 def test_validate_without_a_prediction_is_a_result_exit_1(workdir: Path, capsys) -> None:
