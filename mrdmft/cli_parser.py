@@ -320,7 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "prediction (stable fixed points for g = 0, stationary solution for g > 0): mean ± standard\n"
                 "error over seeds and z = (mean - predicted) / SE. With two or more sizes, the finite-size law\n"
                 "A(N) = A_inf + c / N^EXPONENT is fitted (weights 1/SE^2) and A_inf compared with the prediction.\n"
-                "Cost grows like N^2 per region and time step.")
+                "Cost grows like N^2 per region and time step. The verdicts (|z| <= 3, scatter shrinking, A_inf)\n"
+                "are part of the output: exit status 0 when the runs finish whatever they say, 1 when the model\n"
+                "has no prediction or a network became non-finite, 2 for bad input.")
     _add_model(p)
     p.add_argument("--sizes", type=sizes_list, required=True, metavar="N1,N2,...",
                    help="neurons per region of the simulated networks, comma-separated (e.g. 1000,2000)")
