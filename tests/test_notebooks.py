@@ -23,7 +23,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 # notebook -> minimum number of figures (image/png outputs) it must produce
 EXPECTED_FIGURES = {
-    "fig3_symmetric_loops.ipynb": 5,  # one activity figure per example, the summary scatter, the 1/N extrapolation
+    "fig3_symmetric_loops.ipynb": 6,  # one activity figure per example, the summary scatter, the 1/N extrapolation, the stored record
     "fig4_chaos_vs_currents.ipynb": 4,  # sqrt(A) vs g and Delta(tau), each without and with simulations
 }
 
