@@ -303,3 +303,19 @@ def test_loop_strengths_from_fixed_points_are_max_a_b(paper_cases):
     report = stationary_regions(spec)
     assert report.loop_source == "fixed_points"
     np.testing.assert_allclose(report.loop_strengths, np.maximum(case["a"], case["b"]), rtol=1e-8)
+
+
+@pytest.mark.parametrize(("loop", "g", "phase"), [(1.0, 0.5, "quiescent"), (1.0, 1.5, "chaos"), (1.01, 0.5, "static")])
+def test_marginal_loop_is_not_mistaken_for_an_active_one(loop: float, g: float, phase: str) -> None:
+    """At T = 1 exactly the g = 0 'fixed point' S ~ 4e-5 passes the residual test ((pi/4) S^3 < 1e-10)
+    but is S = 0 within resolution: the region has no loop, not a static state with A ~ 1e-9."""
+    from mrdmft.solvers.stationary import stationary_regions
+    from mrdmft.theory.spec import dense_model
+
+    report = stationary_regions(dense_model(("A",), [[[loop]]], [g]))
+    solution = report.solutions[0]
+    assert solution.phase == phase
+    if phase == "static":
+        assert solution.A > 1e-3
+    else:
+        assert solution.A == 0.0
