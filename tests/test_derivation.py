@@ -239,7 +239,8 @@ def test_to_latex_escapes_region_names() -> None:
     """Region names are data: underscores, dollars and braces must not become LaTeX syntax."""
     latex = derive(small_models()[4]).to_latex()
     assert r"\Delta_{V1\_L23}" in latex and r"\psi_{x\$y}" in latex and r"S_{\{z\},a\_b}" in latex
-    assert r"p\%\^{}\~{}\#\&\backslash{}q" in latex
+    assert r"p\%\hat{}\sim{}\#\&\backslash{}q" in latex
+    assert "\\^" not in latex and "\\~" not in latex  # text accents are errors in math mode
     assert re.search(r"(?<!\\)\$", latex) is None  # no unescaped $
     assert re.search(r"_\{[^{}]*(?<!\\)_", latex) is None  # no second subscript inside a subscript
 

@@ -31,14 +31,17 @@ from .spec import ModelSpec, Structure
 
 _LATEX_SPECIALS = {
     "\\": r"\backslash{}", "_": r"\_", "$": r"\$", "{": r"\{", "}": r"\}",
-    "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\^{}", "~": r"\~{}",
+    "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim{}",
 }
 _LATEX_BASES = {"S": "S", "T": "T", "U": "U", "g": "g", "psi": r"\psi", "Delta": r"\Delta"}
 _BRACED_BASES = ("S", "T", "U")  # symbols built as base_{label} / base^{label}
 
 
 def latex_escape(text: str) -> str:
-    """``text`` with the LaTeX special characters escaped (region names such as ``V1_L23``)."""
+    """``text`` with the LaTeX special characters escaped for math mode (region names such as ``V1_L23``).
+
+    ``^`` and ``~`` become ``\\hat{}`` and ``\\sim{}`` (the text accents ``\\^``, ``\\~`` are errors in math).
+    """
     return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
@@ -64,7 +67,8 @@ def latex_symbol_name(symbol: sp.Symbol) -> str | None:
 
 
 def _label(names: list[str]) -> str:
-    return "".join(names) if all(len(n) == 1 for n in names) else ",".join(names)
+    """``"12"`` for single-character alphanumeric names, else ``"V1,PFC"`` (unambiguous)."""
+    return "".join(names) if all(len(n) == 1 and n.isalnum() for n in names) else ",".join(names)
 
 
 def _channel_label(structure: Structure, index: int) -> str:
