@@ -340,8 +340,7 @@ def run_dmft(args: argparse.Namespace) -> int:
         result.save(out)
     payload = as_payload(result.to_json())
     payload.setdefault("model", spec.name)
-    if out is not None and status == 0:
-        payload["out"] = str(out)
+    payload["out"] = str(out) if out is not None and status == 0 else None  # null: nothing was written
     print(dump_json(payload) if args.json else render_dmft(spec, payload))
     return status
 
@@ -358,7 +357,7 @@ def render_dmft(spec: "ModelSpec", payload: dict) -> str:
         "currents S (row: target region, column: source region):" if spec.is_dense else "currents S:",
         format_currents(payload["currents_final"], spec.regions, spec.is_dense),
     ]
-    if "out" in payload:
+    if payload.get("out"):
         lines += ["", f"arrays written to {payload['out']}"]
     return "\n".join(lines)
 

@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=bounded(float, "--dt", "0.05", 0, strict=True), default=0.05,
                    help="time step (default: 0.05)")
     p.add_argument("--exponent", type=bounded(float, "--exponent", "1", 0, strict=True), default=1.0,
-                   help="p of the finite-size law A(N) = A_inf + c / N^p (default: 1)")
+                   help="p of the finite-size law A(N) = A_inf + c / N^p, 0.1 <= p <= 4 (default: 1)")
     p.add_argument("--float32", action="store_true", help="simulate in single precision (faster, less memory)")
     p.add_argument("--exact-overlaps", action="store_true",
                    help="sample the connectivity so that the realized overlaps n.m/N, m.m/N equal T and U exactly")

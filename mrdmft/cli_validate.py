@@ -26,11 +26,14 @@ def run_validate(args: argparse.Namespace) -> int:
     t_settle = simulation_settle_time(args)
     import numpy as np
 
-    from mrdmft.solvers.finite_size import MAX_EXPONENT, extrapolate_to_infinite_size
+    from mrdmft.solvers.finite_size import MAX_EXPONENT, MIN_EXPONENT, extrapolate_to_infinite_size
     from mrdmft.solvers.validation import NoPredictionError, predicted_A, validate_A
 
-    if args.exponent > MAX_EXPONENT:
-        raise ModelInputError("--exponent", f"{args.exponent:g} is above {MAX_EXPONENT:g}", "give 0 < p <= 4 (1 for an O(1/N) bias)")
+    if not MIN_EXPONENT <= args.exponent <= MAX_EXPONENT:
+        raise ModelInputError(
+            "--exponent", f"{args.exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]",
+            "give e.g. 1 for an O(1/N) bias or 0.5 for O(1/sqrt N)",
+        )
     try:
         predicted_A(spec)  # before any simulation: a model without a prediction is a result, exit 1
     except NoPredictionError as exc:

@@ -109,7 +109,11 @@ class DMFTResult:
             Divide each region by its ``Delta(t_end, t_end)`` (NaN for a region whose
             equal-time variance is zero).
         max_lag : float, optional
-            Keep lags ``tau <= max_lag`` (default: all stored lags).
+            Keep lags ``tau <= max_lag``. Default: all stored lags without a window; with a
+            window the first half of it, because the lags near the window edge carry the
+            error of the memory continuation (two-region chaotic model, dt = 0.05: shortly
+            after the window fills up to 7.6 % at the last lag and 3 % twenty lags before
+            it; at t = 80 at most 8e-5 over all lags and 3e-7 up to W/2, W = 200 or 800).
 
         Returns
         -------
@@ -118,6 +122,8 @@ class DMFTResult:
         """
         row = self.lag_row(-1)
         tau = self.dt * np.arange(row.shape[1])
+        if max_lag is None and self.window is not None:
+            max_lag = self.dt * (self.window // 2)
         if max_lag is not None:
             if not np.isfinite(max_lag) or max_lag < 0:
                 raise ModelInputError("max_lag", f"max_lag = {max_lag} is not a lag", "give max_lag >= 0")

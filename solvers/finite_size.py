@@ -176,8 +176,10 @@ def weighted_line_fit(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[
     return float(a), float(c), stderr, chi2
 
 
-MAX_EXPONENT = 4.0
-"""Largest finite-size exponent ``p`` accepted by :func:`extrapolate_to_infinite_size`."""
+MIN_EXPONENT, MAX_EXPONENT = 0.1, 4.0
+"""Range of finite-size exponents ``p`` accepted by :func:`extrapolate_to_infinite_size`
+(outside it ``N^-p`` is nearly constant or nearly zero over any range of sizes and the
+fit is singular)."""
 
 
 def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) -> FiniteSizeFit:
@@ -204,10 +206,10 @@ def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) 
         raise ModelInputError("table", f"expected a ValidationTable, got {type(table).__name__}", "pass the result of validate_A()")
     if isinstance(exponent, bool) or not isinstance(exponent, Real) or not math.isfinite(exponent) or exponent <= 0:
         raise ModelInputError("exponent", f"got {exponent!r}", "give a finite power > 0, e.g. 1 for an O(1/N) bias")
-    if exponent > MAX_EXPONENT:
+    if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
         raise ModelInputError(
-            "exponent", f"{exponent:g} is above {MAX_EXPONENT:g}: N^-p would not separate from A_inf in the fit",
-            "give 0 < p <= 4 (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
+            "exponent", f"{exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]: N^-p would not separate from A_inf in the fit",
+            f"give {MIN_EXPONENT:g} <= p <= {MAX_EXPONENT:g} (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
         )
     sizes = table.sizes
     if len(sizes) < 2:

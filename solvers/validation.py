@@ -313,10 +313,23 @@ class ValidationTable:
         return {
             "model": self.model,
             "t_settle": self.t_settle,
-            "settings": dict(self.settings),
+            "settings": {key: _plain_setting(value) for key, value in self.settings},
             "passes": self.passes(),
             "rows": [row.to_json() for row in self.rows],
         }
+
+
+def _plain_setting(text: str) -> bool | int | float | str:
+    """A stored setting as plain JSON: ``"True"`` -> true, ``"400.0"`` -> 400.0, others unchanged."""
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        return value if math.isfinite(value) else text
+    return text
 
 
 def _finite_or_none(value: float) -> float | None:

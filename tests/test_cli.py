@@ -193,6 +193,7 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--exponent", "0"], "--exponent"),
         (["validate", "single-loop", "--sizes", "100", "--t-max", "5", "--out", "previous.npz"], "--out"),
         (["validate", "single-loop", "--sizes", "50,100", "--t-max", "5", "--exponent", "100"], "--exponent"),
+        (["validate", "single-loop", "--sizes", "50,100", "--t-max", "5", "--exponent", "1e-10"], "--exponent"),
         (["fixed-points", "two-regions", "--starts", "0"], "--starts"),
         (["derive", "two-regions", "--format", "pdf"], "--format"),
         (["report", "two-regions", "--out", "previous.npz"], "--out"),
@@ -439,7 +440,7 @@ def test_validate_command_table_extrapolation_and_record(workdir: Path, capsys) 
         assert row["mean_A"] == pytest.approx(np.mean(row["samples_A"]), rel=1e-12)
         assert row["stderr_A"] == pytest.approx(np.std(row["samples_A"], ddof=1) / np.sqrt(3), rel=1e-12)
         assert row["predicted_A"] == pytest.approx(0.820428, abs=1e-5)  # single loop 2.5, g = 2 (stationary)
-    assert payload["table"]["settings"]["exact_overlaps"] == "True"
+    assert payload["table"]["settings"]["exact_overlaps"] is True
     # two sizes, p = 1: the line through both points, A_inf = (N2 m2 - N1 m1) / (N2 - N1)
     (m1, s1), (m2, s2) = ((row["mean_A"], row["stderr_A"]) for row in rows)
     fit = payload["extrapolation"]["regions"]["A"]

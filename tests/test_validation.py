@@ -138,7 +138,7 @@ def test_table_from_measurements_known_numbers() -> None:
     text = table.to_text()
     assert "1.1000 ± 0.0577" in text and "(1 failed)" in text and "z" in text.splitlines()[1]
     data = table.to_json()
-    assert data["rows"][0]["N"] == 1000 and data["settings"] == {"dt": "0.05"} and data["passes"] is False
+    assert data["rows"][0]["N"] == 1000 and data["settings"] == {"dt": 0.05} and data["passes"] is False
     with pytest.raises(ModelInputError) as info:
         table.row("Z", 1000)
     assert info.value.field == "region"
