@@ -230,7 +230,7 @@ def small_models() -> list[ModelSpec]:
         }
     )
     awkward_names = model_from_table(
-        {"regions": ["V1_L23", "x$y", "{z}", "a_b", "p%^~#&\\q"], "g": [0.0] * 5, "random": {"radius": 1.0}}
+        {"regions": ["V1_L23", "x$y", "{z}", "a_b", "p%^~#&\\q", "x y"], "g": [0.0] * 6, "random": {"radius": 1.0}}
     )
     return [load_model("single-loop"), load_model("two-regions"), random_model(3, 2.0, 1), edge_list, awkward_names]
 
@@ -241,6 +241,7 @@ def test_to_latex_escapes_region_names() -> None:
     assert r"\Delta_{V1\_L23}" in latex and r"\psi_{x\$y}" in latex and r"S_{\{z\},a\_b}" in latex
     assert r"p\%\hat{}\sim{}\#\&\backslash{}q" in latex
     assert "\\^" not in latex and "\\~" not in latex  # text accents are errors in math mode
+    assert r"\Delta_{x\ y}" in latex  # a space in a name stays visible in math mode
     assert re.search(r"(?<!\\)\$", latex) is None  # no unescaped $
     assert re.search(r"_\{[^{}]*(?<!\\)_", latex) is None  # no second subscript inside a subscript
 

@@ -31,7 +31,7 @@ from .spec import ModelSpec, Structure
 
 _LATEX_SPECIALS = {
     "\\": r"\backslash{}", "_": r"\_", "$": r"\$", "{": r"\{", "}": r"\}",
-    "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim{}",
+    "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim{}", " ": r"\ ",
 }
 _LATEX_BASES = {"S": "S", "T": "T", "U": "U", "g": "g", "psi": r"\psi", "Delta": r"\Delta"}
 _BRACED_BASES = ("S", "T", "U")  # symbols built as base_{label} / base^{label}
