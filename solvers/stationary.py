@@ -60,7 +60,8 @@ STATUS_MESSAGES = {
     4: "the per-region (paper-regime) theory does not apply to this model: the per-region solutions are not "
     "a self-consistent stationary state of the whole model, and solving the whole model found no stable "
     "state with constant currents (one A per region); " + USE_DMFT,
-    5: "no stable fixed point found at g = 0 (limit cycle or chaos), so no loop pins the gains and the "
+    5: "no stable fixed point found at g = 0 (the currents may oscillate or be chaotic, or the multi-start search missed "
+    "it), so no loop pins the gains and the "
     "per-region (paper-regime) theory does not apply; solving the whole model found no stable "
     "state with constant currents (one A per region) either; " + USE_DMFT,
 }
