@@ -582,3 +582,16 @@ def test_python_m_mrdmft_from_a_checkout_root_with_a_regular_install(tmp_path: P
     proc = run_subprocess(["presets"], checkout, env=env, python_args=("-S",))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith(preset_names()[0])
+
+
+def test_python_m_mrdmft_in_a_checkout_that_was_never_installed(tmp_path: Path) -> None:
+    """Without `pip install .` the checkout's mrdmft/ has no theory/ or solvers/: one clear line, exit 2."""
+    import mrdmft as package
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(Path(package.__file__).parent, checkout / "mrdmft", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    proc = run_subprocess(["--help"], checkout, env=env, python_args=("-S",))  # -S: no site-packages, no .pth
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("error: installation: mrdmft.theory is missing, mrdmft is not installed")
+    assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
