@@ -353,5 +353,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     p.add_argument("--out", type=output_path, default=Path("mrdmft-report"), metavar="DIR",
                    help="output folder (default: ./mrdmft-report)")
-    p.add_argument("--quiet", action="store_true", help="do not print progress")
+    p.add_argument("--quiet", "--no-progress", dest="quiet", action="store_true",
+                   help="do not print progress (the other commands' --no-progress is accepted too)")
     return parser

@@ -595,3 +595,10 @@ def test_python_m_mrdmft_in_a_checkout_that_was_never_installed(tmp_path: Path) 
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("error: installation: mrdmft.theory is missing, mrdmft is not installed")
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_report_accepts_no_progress_like_the_other_commands() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["report", "--no-progress"]).quiet is True
+    assert parser.parse_args(["report", "--quiet"]).quiet is True
+    assert parser.parse_args(["report"]).quiet is False
