@@ -178,6 +178,22 @@ def default_scale(kernel: BoundSystem) -> float:
     return float(np.sqrt(delta))
 
 
+ROUNDOFF_FACTOR = 1e3
+"""Multiple of ``eps |T| |S|`` below which a residual of dS/dt cannot be certified."""
+
+
+def roundoff_residual(kernel: BoundSystem, scale: float) -> float:
+    """Smallest meaningful ``max |dS/dt|`` for currents of size ``scale``.
+
+    ``dS/dt = -S + psi T S`` is computed with round-off ``~ eps (1 + |T|_inf) |S|``; for
+    ordinary models (``|T|, |S| ~ 1``) this is ~1e-12, far below the default tolerance,
+    but a loop of strength 1e6 has fixed points with ``|S| ~ 1e6`` where 1e-10 is out of
+    reach. Returns ``ROUNDOFF_FACTOR eps (1 + |T|_inf) max(1, scale)``.
+    """
+    T_norm = float(np.max(np.abs(kernel.T).sum(axis=1))) if kernel.T.size else 0.0
+    return ROUNDOFF_FACTOR * float(np.finfo(float).eps) * (1.0 + T_norm) * max(1.0, scale)
+
+
 def random_starts(spec: ModelSpec, n_starts: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     """``n_starts`` random current vectors (n, C).
 
@@ -364,6 +380,8 @@ def find_fixed_points(
     else:
         scale = positive_number(scale, "scale", "give the typical size of sqrt(Delta) of the starts, e.g. 1.0, or omit it")
 
+    requested_tol, residual_tol = residual_tol, max(residual_tol, roundoff_residual(kernel, scale))
+
     rng = np.random.default_rng(seed)
     starts = np.vstack([np.zeros((1, spec.n_channels)), random_starts(spec, n_starts, scale, rng)])
     structure = BlockStructure.from_kernel(kernel)
@@ -387,6 +405,11 @@ def find_fixed_points(
         f"{len(found)} distinct fixed points ({n_stable} stable or marginal) from {n_starts} random starts "
         f"and S = 0; {text} (residual_tol {residual_tol:g})"
     )
+    if residual_tol > requested_tol:
+        message += (
+            f"; the requested residual_tol {requested_tol:g} is below the round-off of dS/dt at this scale "
+            f"(|T| |S| ~ {residual_tol / (ROUNDOFF_FACTOR * np.finfo(float).eps):.3g}), so {residual_tol:.3g} was used"
+        )
     return FixedPointResult(
         model=spec.name,
         channel_names=spec.channel_names,

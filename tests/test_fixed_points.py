@@ -381,3 +381,21 @@ def test_bad_arguments(kwargs: dict, field: str) -> None:
     with pytest.raises(ModelInputError) as info:
         find_fixed_points(OUTSIDE["pair"], **kwargs)
     assert info.value.field == field
+
+
+def test_huge_loop_uses_a_roundoff_aware_tolerance() -> None:
+    """T = 1e6: the fixed points have |S| ~ 8e5, where |dS/dt| <= 1e-10 is below round-off.
+
+    The solver raises the tolerance to the round-off level (and says so) and finds the two
+    stable points with A = psi^-1(1e-6) = (2e12 - 2) / pi.
+    """
+    from mrdmft.theory.spec import dense_model
+
+    result = find_fixed_points(dense_model(("A",), [[[1e6]]], [0.0]))
+    stable = result.stable_points
+    assert len(stable) == 2 and result.success
+    for point in stable:
+        assert float(np.asarray(point.variance)[0]) == pytest.approx((2e12 - 2) / np.pi, rel=1e-9)
+    assert result.residual_tol > 1e-10 and "below the round-off" in result.message
+    # ordinary models keep the requested tolerance
+    assert find_fixed_points(load_model("two-regions")).residual_tol == 1e-10
