@@ -14,8 +14,6 @@ import argparse
 import json
 import sys
 
-from mrdmft.theory.errors import ModelInputError
-
 from .cli_commands import check_out_file, load_spec, options_named, simulation_settle_time
 from .cli_output import dump_json
 
@@ -26,16 +24,13 @@ def run_validate(args: argparse.Namespace) -> int:
     t_settle = simulation_settle_time(args)
     import numpy as np
 
-    from mrdmft.solvers.finite_size import MAX_EXPONENT, MIN_EXPONENT, extrapolate_to_infinite_size
+    from mrdmft.solvers.finite_size import check_exponent, extrapolate_to_infinite_size
     from mrdmft.solvers.validation import NoPredictionError, predicted_A, validate_A
 
-    if not MIN_EXPONENT <= args.exponent <= MAX_EXPONENT:
-        raise ModelInputError(
-            "--exponent", f"{args.exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]",
-            "give e.g. 1 for an O(1/N) bias or 0.5 for O(1/sqrt N)",
-        )
+    with options_named({"exponent": "--exponent"}):
+        check_exponent(args.exponent)  # before any simulation
     try:
-        predicted_A(spec)  # before any simulation: a model without a prediction is a result, exit 1
+        predicted = predicted_A(spec)  # before any simulation: a model without a prediction is a result, exit 1
     except NoPredictionError as exc:
         print(f"error: validate: no mean-field prediction to compare with: {exc.problem} ({exc.fix})", file=sys.stderr)
         return 1
@@ -50,6 +45,7 @@ def run_validate(args: argparse.Namespace) -> int:
             t_settle=t_settle,
             dt=args.dt,
             progress=bool(progress),
+            predicted=predicted,
             dtype=np.float32 if args.float32 else np.float64,
             exact_overlaps=args.exact_overlaps,
         )

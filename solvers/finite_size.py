@@ -182,6 +182,24 @@ MIN_EXPONENT, MAX_EXPONENT = 0.1, 4.0
 fit is singular)."""
 
 
+def check_exponent(exponent: object) -> float:
+    """``exponent`` as a float in ``[MIN_EXPONENT, MAX_EXPONENT]``.
+
+    Raises
+    ------
+    ModelInputError
+        (field ``exponent``) if it is not a finite number in that range.
+    """
+    if isinstance(exponent, bool) or not isinstance(exponent, Real) or not math.isfinite(exponent) or exponent <= 0:
+        raise ModelInputError("exponent", f"got {exponent!r}", "give a finite power > 0, e.g. 1 for an O(1/N) bias")
+    if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
+        raise ModelInputError(
+            "exponent", f"{exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]: N^-p would not separate from A_inf in the fit",
+            f"give {MIN_EXPONENT:g} <= p <= {MAX_EXPONENT:g} (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
+        )
+    return float(exponent)
+
+
 def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) -> FiniteSizeFit:
     """Fit ``A(N) = A_inf + c N^-exponent`` per region to a validation table (module docstring).
 
@@ -204,13 +222,7 @@ def extrapolate_to_infinite_size(table: ValidationTable, exponent: float = 1.0) 
     """
     if not isinstance(table, ValidationTable):
         raise ModelInputError("table", f"expected a ValidationTable, got {type(table).__name__}", "pass the result of validate_A()")
-    if isinstance(exponent, bool) or not isinstance(exponent, Real) or not math.isfinite(exponent) or exponent <= 0:
-        raise ModelInputError("exponent", f"got {exponent!r}", "give a finite power > 0, e.g. 1 for an O(1/N) bias")
-    if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
-        raise ModelInputError(
-            "exponent", f"{exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]: N^-p would not separate from A_inf in the fit",
-            f"give {MIN_EXPONENT:g} <= p <= {MAX_EXPONENT:g} (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
-        )
+    exponent = check_exponent(exponent)
     sizes = table.sizes
     if len(sizes) < 2:
         raise ModelInputError("table", f"has measurements at {len(sizes)} size(s)", "measure at two or more network sizes")

@@ -517,6 +517,7 @@ def validate_A(
     t_settle: float,
     dt: float = 0.05,
     progress: bool = False,
+    predicted: np.ndarray | None = None,
     **simulate_kwargs: object,
 ) -> ValidationTable:
     """Simulate ``seeds`` networks at every size and compare their ``A`` with the theory.
@@ -541,6 +542,9 @@ def validate_A(
         Time step.
     progress : bool
         Print one line per finished network to stderr.
+    predicted : numpy.ndarray, shape (R,), optional
+        The mean-field ``A`` if the caller already has it (default: :func:`predicted_A`,
+        which solves for fixed points or the stationary state).
     **simulate_kwargs
         Passed on to :func:`~mrdmft.solvers.simulate.simulate_network` (``dtype``,
         ``exact_overlaps``, ``nn_covariance``, ``method``, ...).
@@ -563,7 +567,13 @@ def validate_A(
     clash = sorted(set(simulate_kwargs) & set(RESERVED_SIMULATE_KEYWORDS))
     if clash:
         raise ModelInputError(clash[0], "is set by validate_A", "pass it as validate_A's own argument (sizes, seeds, t_max, dt)")
-    predicted = predicted_A(spec)
+    if predicted is None:
+        predicted = predicted_A(spec)
+    else:
+        predicted = np.asarray(predicted, dtype=float)
+        if predicted.shape != (spec.n_regions,) or not np.all(np.isfinite(predicted)):
+            raise ModelInputError("predicted", f"has shape {predicted.shape} or non-finite values",
+                                  f"give {spec.n_regions} finite values, one per region, or omit it")
     measured: dict[int, list[np.ndarray | None]] = {}
     started = time.perf_counter()
     for n in sizes_list:

@@ -407,6 +407,20 @@ def test_validate_A_end_to_end_static_phase() -> None:
     assert all(abs(row.z_score) < 4 for row in table.rows), table.to_text()
 
 
+def test_validate_A_uses_a_given_prediction_and_checks_it() -> None:
+    """A caller that already solved the theory passes it in; the measured A are the same runs'."""
+    spec = single_loop(1.5)
+    own = validate_A(spec, [50, 100], 2, t_max=10.0, t_settle=5.0)
+    given = validate_A(spec, [50, 100], 2, t_max=10.0, t_settle=5.0, predicted=np.array([2.0]))
+    for a, b in zip(own.rows, given.rows):
+        assert a.samples == b.samples and b.predicted_A == 2.0
+        assert b.z_score == pytest.approx((b.mean_A - 2.0) / b.stderr_A)
+    for bad in (np.array([1.0, 2.0]), np.array([np.nan])):
+        with pytest.raises(ModelInputError) as info:
+            validate_A(spec, [50, 100], 2, t_max=10.0, t_settle=5.0, predicted=bad)
+        assert info.value.field == "predicted"
+
+
 def test_module_exports() -> None:
     assert set(validation.__all__) >= {"ValidationRow", "ValidationTable", "predicted_A", "validate_A", "simulated_autocorrelation"}
 
