@@ -195,7 +195,7 @@ def check_exponent(exponent: object) -> float:
     if not MIN_EXPONENT <= exponent <= MAX_EXPONENT:
         raise ModelInputError(
             "exponent", f"{exponent:g} is outside [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]: N^-p would not separate from A_inf in the fit",
-            f"give {MIN_EXPONENT:g} <= p <= {MAX_EXPONENT:g} (1 for an O(1/N) bias, 0.5 for O(1/sqrt N))",
+            f"give {MIN_EXPONENT:g} <= p <= {MAX_EXPONENT:g}: 1 for an O(1/N) bias, 0.5 for O(1/sqrt N)",
         )
     return float(exponent)
 
