@@ -151,7 +151,7 @@ def run_derive(args: argparse.Namespace) -> int:
     strength lambda (``transition_formulas``, THEORY sections 4-5).
     """
     spec = load_spec(args)
-    from mrdmft.theory.derivation import derive
+    from mrdmft.theory.derivation import derive, latex_escape
 
     system = derive(spec)
     transitions = _transition_formulas(spec.nonlinearity)
@@ -164,7 +164,7 @@ def run_derive(args: argparse.Namespace) -> int:
     elif fmt == "latex":
         print(system.to_latex())
         if transitions:
-            rows = [rf"\mathrm{{{_latex_name(name)}}}(\lambda) &= {latex}" for name, (_, latex) in transitions.items()]
+            rows = [rf"\mathrm{{{latex_escape(name)}}}(\lambda) &= {latex}" for name, (_, latex) in transitions.items()]
             print("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
     else:
         print(system.to_text())
@@ -173,10 +173,6 @@ def run_derive(args: argparse.Namespace) -> int:
             for name, (text, _) in transitions.items():
                 print(f"  {name}(lambda) = {text}")
     return 0
-
-
-def _latex_name(name: str) -> str:
-    return name.replace("_", r"\_")
 
 
 def _transition_formulas(nonlinearity: str) -> dict[str, tuple[str, str]]:

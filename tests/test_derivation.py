@@ -22,7 +22,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mrdmft.theory.derivation import derive, derive_structure
+from mrdmft.theory.derivation import derive, derive_structure, latex_escape
 from mrdmft.theory.modelfile import load_model, model_from_table
 from mrdmft.theory.spec import Edge, ModelSpec, random_model
 
@@ -244,6 +244,15 @@ def test_to_latex_escapes_region_names() -> None:
     assert r"\Delta_{x\ y}" in latex  # a space in a name stays visible in math mode
     assert re.search(r"(?<!\\)\$", latex) is None  # no unescaped $
     assert re.search(r"_\{[^{}]*(?<!\\)_", latex) is None  # no second subscript inside a subscript
+
+
+def test_latex_escape_wraps_non_ascii_in_text() -> None:
+    """Non-ASCII characters are errors in LaTeX math mode; ``\\text{}`` carries them (MathJax too)."""
+    assert latex_escape("Größe") == r"Gr\text{ö}\text{ß}e"
+    assert latex_escape("V1→PFC_α") == r"V1\text{→}PFC\_\text{α}"
+    latex = derive(model_from_table({"regions": ["été", "V2"], "g": [0.0, 0.0], "random": {"radius": 1.0}})).to_latex()
+    assert r"\Delta_{\text{é}t\text{é}}" in latex
+    assert all(char.isascii() for char in latex.replace(r"\text{é}", ""))
 
 
 @pytest.mark.parametrize("index", range(5))

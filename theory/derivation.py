@@ -40,9 +40,11 @@ _BRACED_BASES = ("S", "T", "U")  # symbols built as base_{label} / base^{label}
 def latex_escape(text: str) -> str:
     """``text`` with the LaTeX special characters escaped for math mode (region names such as ``V1_L23``).
 
-    ``^`` and ``~`` become ``\\hat{}`` and ``\\sim{}`` (the text accents ``\\^``, ``\\~`` are errors in math).
+    ``^`` and ``~`` become ``\\hat{}`` and ``\\sim{}`` (the text accents ``\\^``, ``\\~`` are errors in math);
+    non-ASCII characters (``é``, ``→``, ``α``) are wrapped in ``\\text{}``, which MathJax and
+    LaTeX with UTF-8 input accept (bare, they are errors in LaTeX math mode).
     """
-    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+    return "".join(_LATEX_SPECIALS.get(char, char if char.isascii() else rf"\text{{{char}}}") for char in text)
 
 
 def latex_symbol_name(symbol: sp.Symbol) -> str | None:
