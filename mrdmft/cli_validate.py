@@ -67,11 +67,11 @@ def run_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(dump_json(payload))
     else:
-        lines = [table.to_text(), "", f"passes |z| <= 3 at every size: {table.passes()}"]
+        lines = [table.to_text(), "", f"passes |z| <= 3 at every size: {table.resolution().verdict(table.passes())}"]
         if payload["scatter_shrinks"] is not None:
             lines.append(f"standard error shrinks with N in every region: {payload['scatter_shrinks']}")
         if fit is not None:
-            lines += ["", fit.to_text(), "", f"extrapolated A_inf within 3 SE of the prediction: {fit.passes()}"]
+            lines += ["", fit.to_text(), "", f"extrapolated A_inf within 3 SE of the prediction: {fit.resolution().verdict(fit.passes())}"]
         if out is not None:
             lines += ["", f"record written to {out}"]
         print("\n".join(lines))

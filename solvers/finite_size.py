@@ -36,7 +36,7 @@ import numpy as np
 
 from mrdmft.theory.errors import ModelInputError
 
-from .validation import ValidationTable, z_score
+from .validation import Resolution, ValidationTable, detectable_relative_error, z_score
 
 __all__ = ["FiniteSizeFit", "extrapolate_to_infinite_size", "weighted_line_fit"]
 
@@ -85,6 +85,11 @@ class FiniteSizeFit:
         """True if every region has a finite ``|z| <= z_max``."""
         return bool(np.all(np.isfinite(self.z_score) & (np.abs(self.z_score) <= z_max)))
 
+    def resolution(self) -> Resolution:
+        """The region with the largest detectable relative error ``3 SE(A_inf) / A_predicted``."""
+        values = detectable_relative_error(self.stderr_A_infinity, self.predicted_A)
+        return Resolution.worst(values, self.regions, ["N -> infinity"] * len(self.regions))
+
     def to_text(self) -> str:
         """Aligned table: region, predicted A, A_inf ± SE, z, c, chi^2 / dof."""
         sizes = ", ".join(str(n) for n in self.sizes)
@@ -125,6 +130,7 @@ class FiniteSizeFit:
             "exponent": self.exponent,
             "dof": self.dof,
             "passes": self.passes(),
+            "resolution": self.resolution().to_json(),
             "regions": {
                 name: {
                     "predicted_A": number(self.predicted_A[r]),

@@ -49,6 +49,8 @@ __all__ = [
     "ValidationRow",
     "ValidationTable",
     "AutocorrelationComparison",
+    "Resolution",
+    "detectable_relative_error",
     "mean_and_stderr",
     "z_score",
     "predicted_A",
@@ -61,6 +63,13 @@ __all__ = [
 
 A_AGREEMENT_RTOL = 1e-6
 """Relative tolerance within which all stable fixed points must share ``A`` (g = 0 prediction)."""
+
+CONCLUSIVE_RESOLUTION = 0.5
+"""Largest detectable relative error ``3 SE / A_predicted`` at which a pass still says something.
+
+A comparison with standard error SE can only detect deviations larger than about 3 SE; when
+that exceeds half the predicted ``A`` (tiny networks, few seeds) a "pass" is inconclusive.
+"""
 
 RESERVED_SIMULATE_KEYWORDS = ("n", "seed", "t_max", "dt", "spec")
 """Arguments of :func:`simulate_network` that :func:`validate_A` sets itself."""
@@ -109,6 +118,71 @@ def z_score(mean: np.ndarray | float, stderr: np.ndarray | float, predicted: np.
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(zero, np.copysign(np.inf, diff), diff / stderr)
     return np.where(zero & (diff == 0), 0.0, z)
+
+
+def detectable_relative_error(stderr: np.ndarray | float, predicted: np.ndarray | float, z_max: float = 3.0) -> np.ndarray:
+    """``z_max * stderr / predicted``: the smallest relative deviation a ``|z| <= z_max`` test detects.
+
+    NaN where the prediction is not positive (a relative error of ``A = 0`` is undefined) or
+    the standard error is not finite.
+    """
+    stderr, predicted = np.broadcast_arrays(np.asarray(stderr, dtype=float), np.asarray(predicted, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(predicted > 0, z_max * stderr / predicted, np.nan)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The coarsest comparison of a validation: largest ``3 SE / A_predicted`` and where it occurs.
+
+    Attributes
+    ----------
+    relative_error : float
+        Largest detectable relative error over the compared rows (NaN if none has ``A > 0``).
+    region : str
+        Region of that row.
+    where : str
+        Size of that row, e.g. ``"N = 2000"`` or ``"N -> infinity"``.
+    """
+
+    relative_error: float
+    region: str
+    where: str
+
+    @classmethod
+    def worst(cls, values: Sequence[float], regions: Sequence[str], places: Sequence[str]) -> "Resolution":
+        """The entry with the largest finite value (NaN if there is none)."""
+        values = np.asarray(values, dtype=float)
+        if not np.isfinite(values).any():
+            return cls(math.nan, "", "")
+        k = int(np.nanargmax(np.where(np.isfinite(values), values, np.nan)))
+        return cls(float(values[k]), regions[k], places[k])
+
+    @property
+    def conclusive(self) -> bool:
+        """True if every compared row resolves deviations of ``CONCLUSIVE_RESOLUTION`` of ``A``."""
+        return math.isfinite(self.relative_error) and self.relative_error <= CONCLUSIVE_RESOLUTION
+
+    def verdict(self, passed: bool) -> str:
+        """``"True"``/``"False"``, with a warning when a pass is inconclusive."""
+        if not passed or self.conclusive:
+            return str(passed)
+        if not math.isfinite(self.relative_error):
+            return "True, but inconclusive: no region has a positive prediction to compare with"
+        return (
+            f"True, but inconclusive: 3 SE is {100 * self.relative_error:.0f} % of the predicted A "
+            f"(region {self.region}, {self.where}), so smaller errors cannot be detected "
+            "(use larger sizes or more seeds)"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """``{"detectable_relative_error", "region", "where", "conclusive"}``."""
+        return {
+            "detectable_relative_error": _finite_or_none(self.relative_error),
+            "region": self.region,
+            "where": self.where,
+            "conclusive": self.conclusive,
+        }
 
 
 # ---------------------------------------------------------------------- results
@@ -226,6 +300,12 @@ class ValidationTable:
         """True if every row has a finite ``|z| <= z_max`` and no network failed."""
         return all(math.isfinite(row.z_score) and abs(row.z_score) <= z_max and row.failed == 0 for row in self.rows)
 
+    def resolution(self) -> Resolution:
+        """The row with the largest detectable relative error ``3 SE / A_predicted``."""
+        rows = self.rows
+        values = detectable_relative_error([row.stderr_A for row in rows], [row.predicted_A for row in rows])
+        return Resolution.worst(values, [row.region for row in rows], [f"N = {row.n}" for row in rows])
+
     def scatter_shrinks(self) -> bool:
         """True if, in every region, ``stderr_A`` at the largest size is below that at the smallest.
 
@@ -315,6 +395,7 @@ class ValidationTable:
             "t_settle": self.t_settle,
             "settings": {key: _plain_setting(value) for key, value in self.settings},
             "passes": self.passes(),
+            "resolution": self.resolution().to_json(),
             "rows": [row.to_json() for row in self.rows],
         }
 

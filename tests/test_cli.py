@@ -451,6 +451,19 @@ def test_validate_command_table_extrapolation_and_record(workdir: Path, capsys) 
     assert saved == {k: v for k, v in payload.items() if k != "out"}
     status, text, _ = run(argv[:-3], capsys)
     assert status == 0 and "A_inf ± SE" in text and "A mean ± SE" in text
+    assert payload["table"]["resolution"]["region"] == "A"
+
+
+def test_validate_calls_a_pass_of_tiny_networks_inconclusive(workdir: Path, capsys) -> None:
+    """N = 12 and 24 with 2 seeds: the SE is of the order of A, so a pass must not read as a validation."""
+    argv = ["validate", "single-loop", "--sizes", "12,24", "--seeds", "2", "--t-max", "6", "--dt", "0.1"]
+    status, text, _ = run(argv, capsys)
+    payload = json_of(argv + ["--json"], capsys)
+    assert status == 0
+    assert payload["extrapolation"]["passes"] is True  # |z| small only because the SE is huge
+    line = next(line for line in text.splitlines() if "within 3 SE of the prediction: " in line)
+    assert line.split(": ", 1)[1].startswith("True, but inconclusive: 3 SE is ") and "(region A, N -> infinity)" in line
+    assert not payload["extrapolation"]["resolution"]["conclusive"]  # two tiny sizes, 0 dof
 
 
 @pytest.mark.slow

@@ -101,6 +101,10 @@ def test_extrapolation_of_a_table():
     assert data["passes"] is False and data["regions"]["a"]["A_infinity"] == pytest.approx(0.2)
     text = fit.to_text()
     assert "A_inf" in text and "0.2000" in text
+    resolution = fit.resolution()  # region a: 3 SE(A_inf) / 0.2 is the coarser of the two
+    assert resolution.region == "a" and resolution.where == "N -> infinity"
+    assert resolution.relative_error == pytest.approx(3 * fit.stderr_A_infinity[0] / 0.2)
+    assert data["resolution"]["detectable_relative_error"] == pytest.approx(resolution.relative_error)
 
 
 def test_zero_scatter_region_on_a_line_has_zero_error():

@@ -24,6 +24,7 @@ from mrdmft.solvers.validation import (
     ValidationRow,
     ValidationTable,
     compare_autocorrelation,
+    detectable_relative_error,
     mean_and_stderr,
     predicted_A,
     simulated_autocorrelation,
@@ -142,6 +143,26 @@ def test_table_from_measurements_known_numbers() -> None:
     with pytest.raises(ModelInputError) as info:
         table.row("Z", 1000)
     assert info.value.field == "region"
+    # coarsest row: X at N = 1000, 3 SE / A = 3 (0.5 / sqrt 3) / 1.0 = 0.866 > 0.5 -> inconclusive
+    resolution = table.resolution()
+    assert resolution.relative_error == pytest.approx(3 * 0.5 / math.sqrt(3))
+    assert (resolution.region, resolution.where, resolution.conclusive) == ("X", "N = 1000", False)
+    assert data["resolution"]["conclusive"] is False and data["resolution"]["region"] == "X"
+
+
+def test_detectable_relative_error_and_verdicts() -> None:
+    np.testing.assert_allclose(detectable_relative_error([0.1, 0.1, 0.1], [1.0, 0.0, -1.0])[0], 0.3)
+    assert np.isnan(detectable_relative_error([0.1, 0.1], [0.0, -1.0])).all()  # no relative error of A <= 0
+    rows = [ValidationRow("a", 1000, 5, 2.0, 2.1, 0.2, 0.5), ValidationRow("b", 1000, 5, 0.0, 0.3, 0.1, 3.0)]
+    resolution = ValidationTable("m", tuple(rows)).resolution()
+    assert resolution.relative_error == pytest.approx(0.3) and resolution.region == "a" and resolution.conclusive
+    assert resolution.verdict(True) == "True" and resolution.verdict(False) == "False"
+    coarse = ValidationTable("m", (ValidationRow("a", 20, 3, 1.0, 1.5, 0.4, 1.25),)).resolution()
+    assert not coarse.conclusive and coarse.verdict(False) == "False"
+    assert coarse.verdict(True).startswith("True, but inconclusive: 3 SE is 120 % of the predicted A (region a, N = 20)")
+    only_zero = ValidationTable("m", (rows[1],)).resolution()
+    assert math.isnan(only_zero.relative_error) and not only_zero.conclusive
+    assert "no region has a positive prediction" in only_zero.verdict(True)
 
 
 def test_table_json_round_trip_recomputes_from_samples() -> None:
