@@ -320,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "prediction (stable fixed points for g = 0, stationary solution for g > 0): mean ± standard\n"
                 "error over seeds and z = (mean - predicted) / SE. With two or more sizes, the finite-size law\n"
                 "A(N) = A_inf + c / N^EXPONENT is fitted (weights 1/SE^2) and A_inf compared with the prediction.\n"
+                "A pass whose 3 SE exceeds half the predicted A (tiny N, few seeds) is reported as inconclusive.\n"
                 "Cost grows like N^2 per region and time step. The verdicts (|z| <= 3, scatter shrinking, A_inf)\n"
                 "are part of the output: exit status 0 when the runs finish whatever they say, 1 when the model\n"
                 "has no prediction or a network became non-finite, 2 for bad input.")
@@ -342,8 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=output_path, default=None, metavar="FILE.json",
                    help="write the record (settings, every seed's A, the fit) to this JSON file, atomically at the end")
     _add_progress(p)
-    _add_json(p, '"model", "table": {"rows": [{"region", "N", "predicted_A", "mean_A", "stderr_A", "z_score", '
-              '"samples_A", ...}]}, "scatter_shrinks", "extrapolation": {"regions": {region: {"A_infinity", '
+    _add_json(p, '"model", "table": {"passes", "resolution": {"detectable_relative_error", "conclusive", ...}, '
+              '"rows": [{"region", "N", "predicted_A", "mean_A", "stderr_A", "z_score", "samples_A", ...}]}, '
+              '"scatter_shrinks", "extrapolation": {"passes", "resolution", "regions": {region: {"A_infinity", '
               '"stderr_A_infinity", "z_score"}}}')
 
     p = command("report", "executed notebook + HTML report for a model",
