@@ -300,17 +300,35 @@ def loop_strengths(spec: ModelSpec) -> LoopStrengths:
     return LoopStrengths("general", norms)
 
 
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|$~>")
+
+
+def markdown_text(text: object) -> str:
+    """``text`` shown literally in a Markdown cell.
+
+    HTML is escaped (a model file's description must not inject markup or scripts into the
+    report), Markdown and MathJax characters are backslash-escaped and line breaks become spaces.
+    """
+    escaped = html.escape(" ".join(str(text).split()), quote=False)
+    return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
+
+
+def markdown_code(text: object) -> str:
+    """``text`` as inline code in a Markdown cell (an HTML ``<code>`` element with escaped content)."""
+    return f"<code>{html.escape(str(text))}</code>"
+
+
 def model_header(spec: ModelSpec, source: str | None) -> str:
-    """Markdown lines naming the model, where it came from and its size."""
+    """Markdown lines naming the model, where it came from and its size (user text escaped)."""
     origin = DEFAULT_MODEL + " (built-in default)" if source is None else str(source)
     lines = [
-        f"**Model:** `{spec.name}` — {spec.description or 'no description'}",
+        f"**Model:** {markdown_code(spec.name)} — {markdown_text(spec.description or 'no description')}",
         "",
-        f"**Source:** `{origin}` · **regions:** {spec.n_regions} · **currents:** {spec.n_channels} · "
+        f"**Source:** {markdown_code(origin)} · **regions:** {spec.n_regions} · **currents:** {spec.n_channels} · "
         r"**nonlinearity:** $\phi(x) = \mathrm{erf}(\sqrt{\pi}\,x/2)$",
     ]
     if spec.parameters:
-        values = ", ".join(f"{k} = {format_number(v)}" for k, v in spec.parameters.items())
+        values = ", ".join(f"{markdown_text(k)} = {format_number(v)}" for k, v in spec.parameters.items())
         lines += ["", f"**Parameters:** {values}"]
     return "\n".join(lines)
 
@@ -356,7 +374,7 @@ def edge_summary(spec: ModelSpec, max_listed: int = 40) -> str:
     else:
         head = f"**Edges:** {len(spec.edges)} directed low-rank edges."
     names = [e.name if e.rank == 1 else f"{e.name} (rank {e.rank})" for e in spec.edges]
-    listed = ", ".join(f"`{n}`" for n in names[:max_listed])
+    listed = ", ".join(markdown_code(n) for n in names[:max_listed])
     more = f", … {len(names) - max_listed} more" if len(names) > max_listed else ""
     return f"{head} {listed}{more}"
 

@@ -266,7 +266,25 @@ def test_format_number(value: object, text: str) -> None:
 
 def test_edge_summary_lists_edges() -> None:
     text = report.edge_summary(load_model("two-regions"))
-    assert "all 4 ordered region pairs" in text and "`B->A`" in text
+    assert "all 4 ordered region pairs" in text and "<code>B-&gt;A</code>" in text
+
+
+def test_user_text_cannot_inject_markup_into_the_report() -> None:
+    """A shared model file is data: its description, name and region names are shown, never run."""
+    from mrdmft.theory.modelfile import model_from_table
+
+    spec = model_from_table({
+        "name": "x`<b>y</b>", "description": "a $b$ <script>alert(1)</script> *c* [d](e)\nnext line",
+        "regions": ["<i>r</i>", "s`t"], "g": [0.0, 0.0], "random": {"radius": 1.0},
+    })
+    header = report.model_header(spec, "<img src=x onerror=alert(1)>.toml")
+    edges = report.edge_summary(spec)
+    for text in (header, edges):
+        assert "<script" not in text and "<i>" not in text and "<b>" not in text and "<img" not in text
+    assert "&lt;script&gt;" in header and r"\$b\$" in header and r"\*c\*" in header and r"\[d\]\(e\)" in header
+    assert "\n" not in header.split("\n\n")[0]  # the description stays on its line
+    assert "<code>x`&lt;b&gt;y&lt;/b&gt;</code>" in header and "<code>&lt;i&gt;r&lt;/i&gt;-&gt;s`t</code>" in edges
+    assert report.markdown_text("plain words 1.5") == r"plain words 1\.5"
 
 
 # ----------------------------------------------------------------------------- fixed points, stability
