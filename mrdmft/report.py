@@ -833,16 +833,23 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
         state["interrupts"] += 1
         raise KeyboardInterrupt
 
-    def on_notebook_start(notebook: Any) -> None:
+    async def on_notebook_start(notebook: Any) -> None:
         # nbclient registered its own SIGINT handler on the event loop (it kills the kernel
         # under the running cell, which then fails with an AssertionError); replace it.
+        # A SIGINT that arrived while the kernel started is still queued in the loop's
+        # wake-up pipe: let the loop deliver it to nbclient's handler first (on_start then
+        # sees it), or removing the handler would drop it.
         state["loop"] = loop = asyncio.get_running_loop()
         if main_thread:
+            for _ in range(SIGNAL_DELIVERY_ROUNDS):
+                await asyncio.sleep(0)
+            if _startup_interrupted(client):  # stop now, while nbclient's kernel shutdown runs
+                raise _ReportInterrupted("interrupted while the kernel started")
             loop.remove_signal_handler(signal.SIGINT)
             signal.signal(signal.SIGINT, on_interrupt)
 
     def on_start(cell: Any, cell_index: int) -> None:
-        if state["interrupts"]:
+        if state["interrupts"] or _startup_interrupted(client):
             raise _ReportInterrupted("interrupted before the next cell")
         if cell.cell_type != "code":
             return
@@ -869,6 +876,8 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
         with open(log_path, "w", encoding="utf-8") as log:
             try:
                 client.execute(stderr=log, stdout=log)
+                if _startup_interrupted(client):  # SIGINT while the kernel started, no cell left to stop
+                    raise _ReportInterrupted("interrupted while the kernel started")
             finally:
                 if main_thread and previous_handler is not None:
                     signal.signal(signal.SIGINT, previous_handler)
@@ -892,6 +901,10 @@ def execute_notebook(nb: Any, timeout: float, progress: TextIO | None, workdir: 
         raise ReportExecutionError(number, n, label, ename, str(evalue)) from exc
 
 
+SIGNAL_DELIVERY_ROUNDS = 3
+"""Event-loop iterations granted to a queued SIGINT (read the wake-up pipe, run the handler)."""
+
+
 class _ReportInterrupted(Exception):
     """Raised inside nbclient (cell-start hook) to stop after a SIGINT; becomes KeyboardInterrupt."""
 
@@ -910,6 +923,13 @@ def _interrupted(client: Any, exc: BaseException) -> bool:
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+    return _startup_interrupted(client)
+
+
+def _startup_interrupted(client: Any) -> bool:
+    """Whether nbclient's own SIGINT / SIGTERM handler fired (it is active while the kernel
+    starts, before :func:`execute_notebook` takes SIGINT over, and only schedules the
+    kernel's shutdown)."""
     return getattr(client, "_async_cleanup_kernel_future", None) is not None
 
 
@@ -923,6 +943,9 @@ def _stop_kernel(client: Any, loop: asyncio.AbstractEventLoop | None) -> None:
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        future = getattr(client, "_async_cleanup_kernel_future", None)
+        if future is not None and future.done() and not future.cancelled():
+            future.exception()  # retrieve it: nbclient's own shutdown may fail once ours ran
         km = getattr(client, "km", None)
         if km is not None and km.has_kernel:
             km.shutdown_kernel(now=True)

@@ -205,6 +205,44 @@ def test_sigint_during_notebook_raises_keyboard_interrupt(tmp_path) -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_sigint_while_the_kernel_starts_is_not_lost(tmp_path, monkeypatch, when: str) -> None:
+    """A SIGINT queued for nbclient's own handler while the kernel starts must stop the run.
+
+    It used to be dropped when execute_notebook replaced that handler (the run finished, exit 0).
+    The signal is sent before the kernel client starts, or just before the start hook runs.
+    """
+    import nbclient.client
+    from nbclient import NotebookClient
+
+    original_start, original_hook = NotebookClient.async_start_new_kernel_client, nbclient.client.run_hook
+
+    async def start_client_after_sigint(self):
+        os.kill(os.getpid(), signal.SIGINT)  # nbclient's loop handler is installed by now
+        return await original_start(self)
+
+    async def sigint_then_hook(hook, **kwargs):
+        if getattr(hook, "__name__", "") == "on_notebook_start":
+            os.kill(os.getpid(), signal.SIGINT)  # queued in the loop's wake-up pipe, not yet handled
+        return await original_hook(hook, **kwargs)
+
+    if when == "before":
+        monkeypatch.setattr(NotebookClient, "async_start_new_kernel_client", start_client_after_sigint)
+    else:
+        monkeypatch.setattr(nbclient.client, "run_hook", sigint_then_hook)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("# first\nopen('ran', 'w').close()")]
+    with pytest.raises(KeyboardInterrupt):
+        report.execute_notebook(nb, timeout=120, progress=None, workdir=str(tmp_path))
+    assert not (tmp_path / "ran").exists()
+    deadline = time.monotonic() + 10
+    while _ipykernel_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _ipykernel_children() == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_interrupt_detection_follows_the_exception_chain() -> None:
     class Client:
         pass
