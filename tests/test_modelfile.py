@@ -330,6 +330,16 @@ DENSE_ONE = 'regions = ["A"]\ng = [0.0]\nT = [[[2.0]]]\n'
         ('regions = ["A"]\ng = [0.0]\n[random]\nradius = 1.0\nseed = -3\n', "random.seed", "integer"),
         ('regions = ["A"]\ng = [0.0]\nnonlinearity = "relu"\nT = [[[2.0]]]\n', "nonlinearity", "unknown"),
         (DENSE_ONE + 'name = 3\n', "name", "not a string"),
+        ('regions = ["A", "B "]\n[random]\nradius = 1.0\n', "regions", "white space"),
+        ('regions = ["A\\nB"]\n[random]\nradius = 1.0\n', "regions", "U+000A"),
+        ('regions = ["A\\u202eB"]\n[random]\nradius = 1.0\n', "regions", "U+202E"),
+        ('regions = ["A\\u0000"]\n[random]\nradius = 1.0\n', "regions", "U+0000"),
+        ('regions = ["\\u2126", "\\u03a9"]\n[random]\nradius = 1.0\n', "regions", "look the same"),
+        ('regions = ["\\ufb01", "fi"]\n[random]\nradius = 1.0\n', "regions", "look the same"),
+        ('regions = [' + ", ".join(f'"r{i}"' for i in range(33)) + ']\n[random]\nradius = 1.0\n', "regions",
+         "1089 currents"),
+        ('regions = ["A"]\nedges = [{source = "A", target = "A", rank = 1000000}]\nT = [[1.0]]\n', "edges",
+         "1000000 currents"),
     ],
 )
 def test_invalid_fields_raise_model_input_error(write_model, text: str, field: str, problem: str) -> None:
@@ -350,6 +360,34 @@ def test_missing_file_unknown_preset_and_invalid_toml(write_model, tmp_path) -> 
     with pytest.raises(ModelInputError) as info:
         load_model(write_model('regions = ["A"\n'))
     assert "invalid TOML" in info.value.problem
+
+
+def test_deeply_nested_toml_is_an_input_error(write_model) -> None:
+    with pytest.raises(ModelInputError) as info:
+        load_model(write_model('regions = ["A"]\nT = ' + "[" * 2000 + "]" * 2000 + "\n"))
+    assert "nested too deeply" in info.value.problem
+
+
+def test_a_file_named_like_a_preset_is_ambiguous(tmp_path, monkeypatch) -> None:
+    """``single-loop`` in the current folder must not silently replace the preset."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "single-loop").write_text('regions = ["X"]\ng = [0.0]\nT = [[[3.0]]]\n')
+    with pytest.raises(ModelInputError) as info:
+        load_model("single-loop")
+    assert info.value.field == "model" and "both a built-in preset and a file" in info.value.problem
+    assert "./single-loop" in info.value.fix
+    assert load_model("./single-loop").regions == ("X",)
+    assert load_model("two-regions").n_regions == 2  # other presets unaffected
+
+
+def test_python_builders_refuse_oversized_models() -> None:
+    from mrdmft.theory.spec import MAX_CHANNELS, random_model, symmetric_model
+
+    for build in (lambda: random_model(1000, 2.0, 0), lambda: symmetric_model([1.0] * 33, [1.0] * 33)):
+        with pytest.raises(ModelInputError) as info:
+            build()  # refused before an R^3 or C^2 array is allocated
+        assert info.value.field == "regions" and f"exceed the {MAX_CHANNELS}" in info.value.problem
+    assert random_model(32, 2.0, 0).n_channels == MAX_CHANNELS  # the limit itself is accepted
 
 
 def test_model_from_table_accepts_python_data() -> None:

@@ -39,6 +39,8 @@ from .spec import (
     Constraint,
     Edge,
     ModelSpec,
+    check_model_size,
+    check_region_names,
     dense_edges,
     dense_T_to_channels,
     dense_U_to_channels,
@@ -97,6 +99,11 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
     if not str(source).strip():
         raise ModelInputError("model", "empty name", "give a path to a .toml file or a preset name; list them with `mrdmft presets`")
     path = Path(source)
+    if str(source) in preset_names() and path.exists():
+        raise ModelInputError(
+            "model", f"{str(source)!r} is both a built-in preset and a file or folder here",
+            f"write ./{source} for the file, or run from another folder for the preset",
+        )
     if path.is_dir():
         raise ModelInputError(str(path), "is a folder, not a model file", "give the path to a .toml model file")
     if path.is_file():
@@ -104,6 +111,8 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
             table = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ModelInputError(str(path), f"invalid TOML: {exc}", "fix the file's syntax") from None
+        except RecursionError:
+            raise ModelInputError(str(path), "arrays or tables are nested too deeply to read", "flatten the file's arrays") from None
         except UnicodeDecodeError:
             raise ModelInputError(str(path), "is not UTF-8 text", "save the model file as UTF-8 TOML") from None
         except OSError as exc:
@@ -134,8 +143,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
     if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
         raise ModelInputError("regions", "missing or not a list of names", 'write regions = ["A", "B"]')
     R = len(regions)
-    if R == 0:
-        raise ModelInputError("regions", "no regions given", "list at least one region name")
+    check_region_names(regions)
     g = reader.array(table.get("g", [0.0] * R), "g", (R,))
     sizes = reader.array(table.get("sizes", [1.0] * R), "sizes", (R,))
     nonlinearity = table.get("nonlinearity", "erf")
@@ -143,6 +151,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
     if "edges" in table:
         edges = _read_edges(table["edges"])
         n_channels = sum(e.rank for e in edges)
+        check_model_size(R, n_channels, "edges")
         for key in ("symmetric", "random"):
             if key in table:
                 raise ModelInputError(key, "shorthand only builds the dense form", "give T over channels for an edge list")
@@ -155,6 +164,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
             targets = np.array([e.target for e in edges for _ in range(e.rank)])
             U = (targets[:, None] == targets[None, :]) * np.eye(n_channels)
     else:
+        check_model_size(R, R * R)
         edges = dense_edges(regions)
         T3, constraints = _dense_T(table, reader, R)
         for constraint in constraints:  # before T is evaluated: a negative b would surface as sqrt(b) in T

@@ -20,6 +20,7 @@ edges are ordered by target then source, so channel ``alpha * R + beta`` is the 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -35,6 +36,63 @@ NONLINEARITIES = ("erf",)
 PSD_TOLERANCE = 1e-10
 MAX_MAGNITUDE = 1e6
 """Largest |value| accepted in T, U, g and sizes (beyond it no solver is meaningful)."""
+
+MAX_CHANNELS = 1024
+"""Largest number of currents C (sum of edge ranks; R^2 in the dense form, i.e. R <= 32).
+
+The symbolic derivation and its Jacobian grow like C^2 (C = 900 takes about half a minute);
+beyond this limit a model is refused up front instead of exhausting memory or time."""
+
+
+def check_model_size(n_regions: int, n_channels: int, field: str = "regions") -> None:
+    """Refuse a model with more than :data:`MAX_CHANNELS` currents, before anything is allocated.
+
+    Raises
+    ------
+    ModelInputError
+        ``n_channels > MAX_CHANNELS`` (reported under ``field``).
+    """
+    if n_channels > MAX_CHANNELS:
+        regions = f"{n_regions} region" + ("" if n_regions == 1 else "s")
+        raise ModelInputError(
+            field,
+            f"{n_channels} currents (one per channel of every edge, {regions}) exceed the "
+            f"{MAX_CHANNELS} the symbolic derivation handles",
+            "use fewer regions, lower ranks or an edge list with only the edges you need",
+        )
+
+
+def check_region_names(regions: Sequence[object]) -> None:
+    """Region names must be non-empty, visible, unambiguous text.
+
+    Refused: non-strings, empty names, ``->`` or ``:`` (edge syntax), leading or trailing
+    white space, control and invisible format characters (newline, NUL, U+202E), and names
+    equal after Unicode NFKC normalization (``Ω`` ohm sign vs Greek omega, ``ﬁ`` vs ``fi``).
+
+    Raises
+    ------
+    ModelInputError
+        The first offending name.
+    """
+    if not regions:
+        raise ModelInputError("regions", "no regions given", "list at least one region name")
+    seen: dict[str, str] = {}
+    for name in regions:
+        if not isinstance(name, str) or not name or "->" in name or ":" in name:
+            raise ModelInputError("regions", f"invalid region name {name!r}", "use non-empty names without '->' or ':'")
+        if name != name.strip():
+            raise ModelInputError("regions", f"region name {name!r} has leading or trailing white space", "remove it")
+        hidden = next((char for char in name if unicodedata.category(char)[0] == "C"), None)
+        if hidden is not None:
+            raise ModelInputError(
+                "regions", f"region name {name!r} contains the invisible or control character U+{ord(hidden):04X}",
+                "use visible characters only",
+            )
+        key = unicodedata.normalize("NFKC", name)
+        if key in seen:
+            clash = "repeat" if seen[key] == name else f"{seen[key]!r} and {name!r} look the same (Unicode NFKC)"
+            raise ModelInputError("regions", f"region names {clash}", "give each region a unique name")
+        seen[key] = name
 
 
 @dataclass(frozen=True)
@@ -313,15 +371,7 @@ class ModelSpec:
 
     # ------------------------------------------------------------------ validation
     def _validate_graph(self) -> None:
-        if not self.regions:
-            raise ModelInputError("regions", "no regions given", "list at least one region name")
-        for name in self.regions:
-            if not isinstance(name, str) or not name or "->" in name or ":" in name:
-                raise ModelInputError(
-                    "regions", f"invalid region name {name!r}", "use non-empty names without '->' or ':'"
-                )
-        if len(set(self.regions)) != len(self.regions):
-            raise ModelInputError("regions", "region names repeat", "give each region a unique name")
+        check_region_names(self.regions)
         if self.nonlinearity not in NONLINEARITIES:
             raise ModelInputError(
                 "nonlinearity", f"unknown nonlinearity {self.nonlinearity!r}", f"use one of {', '.join(NONLINEARITIES)}"
@@ -338,6 +388,7 @@ class ModelSpec:
             if edge.name in seen:
                 raise ModelInputError("edges", f"edge {edge.name} appears twice", "merge them into one edge with a higher rank")
             seen.add(edge.name)
+        check_model_size(len(self.regions), sum(edge.rank for edge in self.edges), "edges")
 
     def _validate_values(self) -> None:
         for name in ("T", "U", "g", "sizes"):
@@ -529,6 +580,7 @@ def symmetric_model(
     **kwargs: object,
 ) -> ModelSpec:
     """Dense model with symmetric effective interactions (THEORY §5), U = identity."""
+    check_model_size(len(a), len(a) ** 2)
     a_arr = _checked_array(a, "symmetric.a", (len(a),))
     b_arr = _checked_array(b, "symmetric.b", (len(a),))
     if np.any(b_arr < 0):
@@ -546,6 +598,7 @@ def random_model(
     """Dense model with i.i.d. normal ``T`` entries of standard deviation ``radius / sqrt(R)``."""
     if n_regions < 1:
         raise ModelInputError("regions", "need at least one region", "give R >= 1")
+    check_model_size(n_regions, n_regions**2)
     rng = np.random.default_rng(seed)
     T3 = rng.normal(0.0, radius / np.sqrt(n_regions), size=(n_regions,) * 3)
     regions = tuple(str(i + 1) for i in range(n_regions))
