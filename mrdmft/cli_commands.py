@@ -13,6 +13,7 @@ prints it with ``--json``, or renders the same payload as aligned tables.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -52,14 +53,18 @@ SOLVER_ARGUMENTS = {
 def options_named(mapping: Mapping[str, str] = SOLVER_ARGUMENTS) -> Iterator[None]:
     """Re-raise a solver's ``ModelInputError`` about a keyword under its option name.
 
-    ``solve_dmft`` reports ``dt: ...``; on the command line the user typed ``--dt``.
+    ``solve_dmft`` reports ``dt: ...``; on the command line the user typed ``--dt``. A fix
+    written as a Python argument (``pass window=1200``) becomes ``pass --window 1200``.
     """
     try:
         yield
     except ModelInputError as exc:
         if exc.field not in mapping:
             raise
-        raise ModelInputError(mapping[exc.field], exc.problem, exc.fix) from None
+        fix = exc.fix
+        for keyword, option in mapping.items():
+            fix = re.sub(rf"\b{re.escape(keyword)}=", f"{option} ", fix)
+        raise ModelInputError(mapping[exc.field], exc.problem, fix) from None
 
 
 def _progress(args: argparse.Namespace) -> bool:

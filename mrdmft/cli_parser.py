@@ -171,7 +171,7 @@ def bounded(kind: type, option: str, example: str, low: float, strict: bool) -> 
 def output_path(text: str) -> Path:
     """argparse ``type`` of ``--out``: a non-empty path (``""`` would silently mean the current folder)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("is empty (give a file or folder name, e.g. --out results)")
+        raise argparse.ArgumentTypeError("is empty (give a path: FILE.npz for dmft, FILE.json for validate, a folder for report)")
     return Path(text)
 
 

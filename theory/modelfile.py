@@ -225,7 +225,8 @@ def _dense_T(table: Mapping[str, Any], reader: "_FieldReader", R: int) -> tuple[
     radius = rnd.get("radius")
     seed = rnd.get("seed", 0)
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not np.isfinite(radius) or radius < 0:
-        raise ModelInputError("random.radius", f"{radius!r} is not a number >= 0", "write radius = 2.0")
+        problem = "is missing" if radius is None else f"{radius!r} is not a number >= 0"
+        raise ModelInputError("random.radius", problem, "write radius = 2.0")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ModelInputError("random.seed", f"{seed!r} is not an integer >= 0", "write seed = 7")
     rng = np.random.default_rng(seed)
@@ -273,8 +274,8 @@ def _read_parameters(value: Any) -> tuple[dict[str, float], dict[str, sp.Symbol]
             raise ModelInputError(
                 f"parameters.{key}",
                 "clashes with a name the derivation or the expression language uses",
-                f"rename it (reserved: {', '.join(sorted(RESERVED_NAMES))} and names starting with "
-                f"{', '.join(RESERVED_PREFIXES)})",
+                f"rename it; reserved: {', '.join(sorted(RESERVED_NAMES))} and names starting with "
+                f"{', '.join(RESERVED_PREFIXES)}",
             )
         if not isinstance(number, (int, float)) or isinstance(number, bool) or not np.isfinite(number):
             raise ModelInputError(f"parameters.{key}", f"{number!r} is not a finite number", "give the default value as a number")

@@ -395,7 +395,7 @@ class ModelSpec:
             largest = float(np.abs(getattr(self, name)).max(initial=0.0))
             if largest > MAX_MAGNITUDE:
                 raise ModelInputError(
-                    name, f"contains a value of size {largest:.3g}", f"use values of size at most {MAX_MAGNITUDE:g}"
+                    name, f"contains a value of size {largest:.7g}", f"use values of size at most {MAX_MAGNITUDE:.7g}"
                 )
         if np.any(self.g < 0):
             bad = self.regions[int(np.argmax(self.g < 0))]
@@ -450,6 +450,13 @@ class ModelSpec:
             )
 
 
+def _plain_complex(value: complex) -> str:
+    """``nan``, ``inf`` or ``1i`` / ``2 + 1i`` (sympy's ``I`` is not a reader's notation)."""
+    if not (np.isfinite(value.real) and np.isfinite(value.imag)):
+        return "a non-finite value"
+    return f"{value.real:g} {'+' if value.imag >= 0 else '-'} {abs(value.imag):g}i" if value.real else f"{value.imag:g}i"
+
+
 def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """Convert to a read-only float array of the given shape or raise ModelInputError."""
     try:
@@ -477,7 +484,11 @@ def evaluate_expressions(array: np.ndarray, values: Mapping[str, float], name: s
         except (OverflowError, ValueError, ZeroDivisionError):
             value = complex("nan")
         if not np.isfinite(value.real) or abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
-            raise ModelInputError(name, f"expression {shown} is not a finite real number at {dict(values)}", "check the parameter values")
+            where = f" with {', '.join(f'{k} = {v:g}' for k, v in values.items())}" if values else ""
+            raise ModelInputError(
+                name, f"expression {shown} evaluates to {_plain_complex(value)}, not a finite real number{where}",
+                "check the expression and the parameter values",
+            )
         out[index] = value.real
     return out
 
