@@ -73,6 +73,14 @@ def _progress(args: argparse.Namespace) -> bool:
     return sys.stderr.isatty() and not args.json
 
 
+def _neuron_counts(spec: "ModelSpec", payload: Mapping[str, Any]) -> str:
+    """`` neurons per region`` or, with unequal region sizes, ``: A 10, B 1 neurons``."""
+    counts = payload.get("region_sizes") or {}
+    if not counts or len(set(counts.values())) == 1:
+        return " neurons per region"
+    return " (N_alpha = N x size: " + ", ".join(f"{r} {counts[r]}" for r in spec.regions if r in counts) + " neurons)"
+
+
 def _headline(spec: "ModelSpec") -> str:
     g = ", ".join(format_number(x, 4) for x in spec.g)
     return f"model {spec.name}: {_count(spec.n_regions, 'region')} ({', '.join(spec.regions)}), {_count(spec.n_channels, 'current')}, g = [{g}]"
@@ -432,7 +440,7 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
                "sqrt(A) measured": sqrt, "sqrt(A) predicted": sqrt_pred}
     lines = [
         _headline(spec),
-        f"simulated N = {payload.get('N', args.n)} neurons per region, t_max = {format_number(args.t_max)}, "
+        f"simulated N = {payload.get('N', args.n)}{_neuron_counts(spec, payload)}, t_max = {format_number(args.t_max)}, "
         f"dt = {format_number(args.dt)}, seed {payload.get('seed', args.seed)}, "
         f"{'float32' if args.float32 else 'float64'}; A averaged over t >= {format_number(payload['t_settle'])}",
         f"prediction: {payload['prediction']['note']}",

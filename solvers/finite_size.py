@@ -88,7 +88,7 @@ class FiniteSizeFit:
     def resolution(self) -> Resolution:
         """The region with the largest detectable relative error ``3 SE(A_inf) / A_predicted``."""
         values = detectable_relative_error(self.stderr_A_infinity, self.predicted_A)
-        return Resolution.worst(values, self.regions, ["N -> infinity"] * len(self.regions))
+        return Resolution.worst(values, self.regions, ["N -> infinity"] * len(self.regions), self.stderr_A_infinity)
 
     def to_text(self) -> str:
         """Aligned table: region, predicted A, A_inf ± SE, z, c, chi^2 / dof."""

@@ -71,6 +71,9 @@ A comparison with standard error SE can only detect deviations larger than about
 that exceeds half the predicted ``A`` (tiny networks, few seeds) a "pass" is inconclusive.
 """
 
+MAX_SEEDS = 1000
+"""Most networks per size (every one is a full simulation; 1000 already gives SE / s = 3 %)."""
+
 RESERVED_SIMULATE_KEYWORDS = ("n", "seed", "t_max", "dt", "spec")
 """Arguments of :func:`simulate_network` that :func:`validate_A` sets itself."""
 
@@ -143,20 +146,29 @@ class Resolution:
         Region of that row.
     where : str
         Size of that row, e.g. ``"N = 2000"`` or ``"N -> infinity"``.
+    absolute_error : float
+        Largest ``3 SE`` over all rows, in units of ``A`` (the resolution when every
+        prediction is ``A = 0`` and no relative error exists).
     """
 
     relative_error: float
     region: str
     where: str
+    absolute_error: float = math.nan
 
     @classmethod
-    def worst(cls, values: Sequence[float], regions: Sequence[str], places: Sequence[str]) -> "Resolution":
-        """The entry with the largest finite value (NaN if there is none)."""
+    def worst(
+        cls, values: Sequence[float], regions: Sequence[str], places: Sequence[str], stderr: Sequence[float] = ()
+    ) -> "Resolution":
+        """The entry with the largest finite value (NaN if there is none); ``3 max(stderr)`` as absolute error."""
         values = np.asarray(values, dtype=float)
+        finite_se = np.asarray(stderr, dtype=float)
+        finite_se = finite_se[np.isfinite(finite_se)]
+        absolute = 3.0 * float(finite_se.max()) if finite_se.size else math.nan
         if not np.isfinite(values).any():
-            return cls(math.nan, "", "")
+            return cls(math.nan, "", "", absolute)
         k = int(np.nanargmax(np.where(np.isfinite(values), values, np.nan)))
-        return cls(float(values[k]), regions[k], places[k])
+        return cls(float(values[k]), regions[k], places[k], absolute)
 
     @property
     def conclusive(self) -> bool:
@@ -168,7 +180,7 @@ class Resolution:
         if not passed or self.conclusive:
             return str(passed)
         if not math.isfinite(self.relative_error):
-            return "True, but inconclusive: no region has a positive prediction to compare with"
+            return f"True (every prediction is A = 0; these runs resolve A down to 3 SE = {self.absolute_error:.3g})"
         return (
             f"True, but inconclusive: 3 SE is {100 * self.relative_error:.0f} % of the predicted A "
             f"(region {self.region}, {self.where}), so smaller errors cannot be detected "
@@ -176,9 +188,10 @@ class Resolution:
         )
 
     def to_json(self) -> dict[str, object]:
-        """``{"detectable_relative_error", "region", "where", "conclusive"}``."""
+        """``{"detectable_relative_error", "detectable_absolute_error", "region", "where", "conclusive"}``."""
         return {
             "detectable_relative_error": _finite_or_none(self.relative_error),
+            "detectable_absolute_error": _finite_or_none(self.absolute_error),
             "region": self.region,
             "where": self.where,
             "conclusive": self.conclusive,
@@ -304,7 +317,9 @@ class ValidationTable:
         """The row with the largest detectable relative error ``3 SE / A_predicted``."""
         rows = self.rows
         values = detectable_relative_error([row.stderr_A for row in rows], [row.predicted_A for row in rows])
-        return Resolution.worst(values, [row.region for row in rows], [f"N = {row.n}" for row in rows])
+        return Resolution.worst(
+            values, [row.region for row in rows], [f"N = {row.n}" for row in rows], [row.stderr_A for row in rows]
+        )
 
     def scatter_shrinks(self) -> bool:
         """True if, in every region, ``stderr_A`` at the largest size is below that at the smallest.
@@ -642,8 +657,10 @@ def validate_A(
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     sizes_list = _check_sizes(sizes)
-    if isinstance(seeds, bool) or not isinstance(seeds, Integral) or seeds < 2:
-        raise ModelInputError("seeds", f"got {seeds!r}", "give an integer >= 2 (a standard error needs two networks)")
+    if isinstance(seeds, bool) or not isinstance(seeds, Integral) or not 2 <= seeds <= MAX_SEEDS:
+        raise ModelInputError(
+            "seeds", f"got {seeds!r}", f"give an integer from 2 to {MAX_SEEDS}; a standard error needs two networks"
+        )
     t_max, t_settle = _check_times(t_max, t_settle)
     clash = sorted(set(simulate_kwargs) & set(RESERVED_SIMULATE_KEYWORDS))
     if clash:

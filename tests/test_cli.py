@@ -457,6 +457,19 @@ def test_validate_command_table_extrapolation_and_record(workdir: Path, capsys) 
     assert payload["table"]["resolution"]["region"] == "A"
 
 
+def test_validate_notes_one_size_zero_predictions_and_caps_seeds(workdir: Path, capsys) -> None:
+    status, text, _ = run(["validate", "single-loop", "--sizes", "100", "--seeds", "2", "--t-max", "5"], capsys)
+    assert status == 0 and "need two or more --sizes" in text and "A_inf" not in text
+    check_refused(["validate", "single-loop", "--sizes", "100", "--seeds", "100000", "--t-max", "5"], workdir, capsys, "--seeds")
+    # pure chaos (g = 3 > the loop's g at which currents vanish): A = 0, and N = 250 gives z = +3.2 (seeded)
+    (workdir / "chaos.toml").write_text('name = "chaos"\nregions = ["A"]\ng = [3.0]\nT = [[[2.5]]]\n')
+    argv = ["validate", "chaos.toml", "--sizes", "250,500", "--seeds", "3", "--t-max", "20", "--exact-overlaps"]
+    status, text, _ = run(argv, capsys)
+    assert status == 0 and "passes |z| <= 3 at every size: False" in text
+    assert "note: region(s) A are predicted at A = 0" in text and "judge them by the extrapolation" in text
+    assert "True (every prediction is A = 0; these runs resolve A down to 3 SE = " in text  # the extrapolation
+
+
 def test_validate_calls_a_pass_of_tiny_networks_inconclusive(workdir: Path, capsys) -> None:
     """N = 12 and 24 with 2 seeds: the SE is of the order of A, so a pass must not read as a validation."""
     argv = ["validate", "single-loop", "--sizes", "12,24", "--seeds", "2", "--t-max", "6", "--dt", "0.1"]

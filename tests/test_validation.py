@@ -162,7 +162,9 @@ def test_detectable_relative_error_and_verdicts() -> None:
     assert coarse.verdict(True).startswith("True, but inconclusive: 3 SE is 120 % of the predicted A (region a, N = 20)")
     only_zero = ValidationTable("m", (rows[1],)).resolution()
     assert math.isnan(only_zero.relative_error) and not only_zero.conclusive
-    assert "no region has a positive prediction" in only_zero.verdict(True)
+    assert only_zero.absolute_error == pytest.approx(0.3)  # 3 SE in units of A
+    assert only_zero.verdict(True) == "True (every prediction is A = 0; these runs resolve A down to 3 SE = 0.3)"
+    assert resolution.absolute_error == pytest.approx(0.6)  # the largest SE of all rows, 0.2
 
 
 def test_table_json_round_trip_recomputes_from_samples() -> None:
