@@ -57,12 +57,14 @@ def run_validate(args: argparse.Namespace) -> int:
         "table": table.to_json(),
         "scatter_shrinks": table.scatter_shrinks() if len(table.sizes) >= 2 else None,
         "extrapolation": fit.to_json() if fit is not None else None,
+        "out": None,
     }
     if out is not None:
         from mrdmft.solvers.atomic_files import atomic_output
 
         with atomic_output(out, binary=False) as handle:
-            handle.write(json.dumps(payload, indent=1, allow_nan=False) + "\n")
+            record = {key: value for key, value in payload.items() if key != "out"}
+            handle.write(json.dumps(record, indent=1, allow_nan=False) + "\n")
         payload["out"] = str(out)
     if args.json:
         print(dump_json(payload))

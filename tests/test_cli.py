@@ -455,6 +455,7 @@ def test_validate_command_table_extrapolation_and_record(workdir: Path, capsys) 
     status, text, _ = run(argv[:-3], capsys)
     assert status == 0 and "A_inf ± SE" in text and "A mean ± SE" in text
     assert payload["table"]["resolution"]["region"] == "A"
+    assert json_of(argv[:-2], capsys)["out"] is None  # the key is always there (README contract)
 
 
 def test_validate_notes_one_size_zero_predictions_and_caps_seeds(workdir: Path, capsys) -> None:
