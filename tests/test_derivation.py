@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mrdmft.theory.derivation import derive, derive_structure, latex_escape
@@ -310,3 +310,24 @@ def test_derivation_is_cached_per_structure() -> None:
     # a different graph is a different derivation
     assert derive(random_model(2, 2.0, seed=1)).derivation is not derive(first).derivation
     assert derive(spec).derivation is not derive(random_model(2, 2.0, seed=1)).derivation  # other region names
+
+
+_NAME_ALPHABET = st.sampled_from(list("AB1,;|:-> {}_$é"))
+
+
+@settings(max_examples=30)
+@example(["A", "A,A"])  # S_{A,A,A} for both A,A -> A and A -> A,A before "," was refused
+@example(["A", "B,C", "A,B"])
+@given(st.lists(st.text(_NAME_ALPHABET, min_size=1, max_size=3), min_size=2, max_size=3, unique=True))
+def test_accepted_region_names_never_give_two_quantities_one_symbol(names: list[str]) -> None:
+    """Names such as "B,C" next to "A,B" once made S_{A,B,C} stand for two currents (wrong equations)."""
+    from mrdmft.theory.errors import ModelInputError
+    from mrdmft.theory.spec import Structure, check_region_names, dense_edges
+
+    try:
+        check_region_names(names)
+    except ModelInputError:
+        return  # refused names are not derived
+    derivation = derive_structure(Structure(tuple(names), dense_edges(names)))
+    symbols = [*derivation.currents, *derivation.T_symbols, *derivation.U_symbols, *derivation.g_symbols]
+    assert len({x.name for x in symbols}) == len(symbols)

@@ -191,6 +191,10 @@ def derive_structure(structure: Structure) -> StructuralDerivation:
     U_symbols = tuple(sp.Symbol(f"U_{{{labels[f]}|{labels[h]}}}", real=True) for f, h in U_entries)
     g_symbols = tuple(sp.Symbol(f"g_{r}", nonnegative=True) for r in regions)
     gain_symbols = tuple(sp.Symbol(f"psi_{r}", positive=True) for r in regions)
+    names = [x.name for x in (*S, *T_symbols, *U_symbols, *g_symbols, *gain_symbols)]
+    if len(set(names)) != len(names):  # region names are checked so that this cannot happen
+        clash = next(name for name in names if names.count(name) > 1)
+        raise RuntimeError(f"two quantities of the derivation got the same symbol {clash!r}; rename the regions")
 
     U_sym: dict[tuple[int, int], sp.Symbol] = {}
     for (f, h), sym in zip(U_entries, U_symbols):

@@ -62,10 +62,15 @@ def check_model_size(n_regions: int, n_channels: int, field: str = "regions") ->
         )
 
 
+RESERVED_NAME_MARKS = ("->", ":", ",", ";", "|")
+"""Separators of edge names (``A->B``, ``A->B:1``) and of the derivation's symbol labels
+(``S_{B,A;1}``, ``T_{e|f}``); a region name containing one could make two symbols equal."""
+
+
 def check_region_names(regions: Sequence[object]) -> None:
     """Region names must be non-empty, visible, unambiguous text.
 
-    Refused: non-strings, empty names, ``->`` or ``:`` (edge syntax), leading or trailing
+    Refused: non-strings, empty names, :data:`RESERVED_NAME_MARKS`, leading or trailing
     white space, control and invisible format characters (newline, NUL, U+202E), and names
     equal after Unicode NFKC normalization (``Ω`` ohm sign vs Greek omega, ``ﬁ`` vs ``fi``).
 
@@ -78,8 +83,11 @@ def check_region_names(regions: Sequence[object]) -> None:
         raise ModelInputError("regions", "no regions given", "list at least one region name")
     seen: dict[str, str] = {}
     for name in regions:
-        if not isinstance(name, str) or not name or "->" in name or ":" in name:
-            raise ModelInputError("regions", f"invalid region name {name!r}", "use non-empty names without '->' or ':'")
+        if not isinstance(name, str) or not name or any(mark in name for mark in RESERVED_NAME_MARKS):
+            raise ModelInputError(
+                "regions", f"invalid region name {name!r}",
+                "use non-empty names without " + ", ".join(f"'{mark}'" for mark in RESERVED_NAME_MARKS),
+            )
         if name != name.strip():
             raise ModelInputError("regions", f"region name {name!r} has leading or trailing white space", "remove it")
         hidden = next((char for char in name if unicodedata.category(char)[0] == "C"), None)
