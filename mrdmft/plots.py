@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 __all__ = [
+    "plain_text",
     "region_colors",
     "spectrum_figure",
     "plot_spectrum",
@@ -38,6 +39,12 @@ __all__ = [
 
 MAX_LEGEND_ENTRIES = 12
 """Above this many regions the per-region legends are folded into one column of text."""
+
+
+def plain_text(text: object) -> str:
+    """``text`` shown literally by matplotlib: ``$`` escaped, so a region name such as ``$^$`` is
+    neither typeset as math nor a mathtext syntax error."""
+    return str(text).replace("$", r"\$")
 
 
 def region_colors(n_regions: int) -> list[str]:
@@ -157,7 +164,7 @@ def spectrum_figure(
 
 
 def _region_legend(ax: Axes, regions: Sequence[str], colors: Sequence[str], extra: Sequence[Line2D] = ()) -> None:
-    handles = [Line2D([], [], color=c, lw=2, label=f"region {r}") for r, c in zip(regions, colors)]
+    handles = [Line2D([], [], color=c, lw=2, label=f"region {plain_text(r)}") for r, c in zip(regions, colors)]
     handles = list(handles[:MAX_LEGEND_ENTRIES]) + list(extra)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0.0)
 
@@ -273,7 +280,7 @@ def comparison_figure(
     for r, name in enumerate(regions):
         ax.errorbar(
             x[r], y[r], yerr=None if err is None else err[r], fmt="o", ms=7, color=colors[r],
-            mec="k", mew=0.5, capsize=3, label=f"region {name}" if r < MAX_LEGEND_ENTRIES else None,
+            mec="k", mew=0.5, capsize=3, label=f"region {plain_text(name)}" if r < MAX_LEGEND_ENTRIES else None,
         )
     ax.set_xlabel(r"predicted $\sqrt{A^\alpha}$ (mean-field theory)")
     ax.set_ylabel(r"measured $\sqrt{A^\alpha}$ (simulation, time average)")
@@ -290,7 +297,7 @@ def comparison_figure(
             sel = target == r
             if sel.any():
                 ax_c.scatter(pc[sel], mc[sel], s=30, color=colors[r], edgecolor="k", linewidth=0.4,
-                             label=f"into region {name}" if r < MAX_LEGEND_ENTRIES else None, zorder=3)
+                             label=f"into region {plain_text(name)}" if r < MAX_LEGEND_ENTRIES else None, zorder=3)
         ax_c.set_xlabel(r"fixed-point current $S^{\alpha\beta}_*$ (theory)")
         ax_c.set_ylabel(r"simulated current $S^{\alpha\beta}$ (time average)")
         ax_c.set_title(r"Currents $S^{\alpha\beta}$, coloured by target region $\alpha$")
@@ -535,7 +542,7 @@ def activity_figure(rows: Sequence[ActivityRow], regions: Sequence[str], title: 
         offset = 2.2 * max(spread, 1e-9)
         for r in range(len(regions)):
             ax_x.plot(row.t, traces[:, r, :] - r * offset, color=colors[r], lw=0.7, alpha=0.85)
-        ax_x.set_yticks([-r * offset for r in range(len(regions))], [f"region {name}" for name in regions])
+        ax_x.set_yticks([-r * offset for r in range(len(regions))], [f"region {plain_text(name)}" for name in regions])
         ax_x.set_xlabel(r"time $t$ ($\tau$)")
         ax_x.set_ylabel(r"$x_i^\alpha(t)$ (offset by region)")
         ax_x.set_title(f"{row.label}: neuron traces")
@@ -626,7 +633,7 @@ def finite_size_figure(panels: Sequence[tuple[str, object, object]], title: str 
         for r, (region, color) in enumerate(zip(table.regions, colors)):
             rows = [table.row(region, int(n)) for n in table.sizes]
             ax.errorbar(x, [row.mean_A for row in rows], yerr=[row.stderr_A for row in rows], fmt="o", color=color,
-                        ms=5, capsize=3, label=f"region {region}")
+                        ms=5, capsize=3, label=f"region {plain_text(region)}")
             line_x = np.linspace(0.0, x.max(), 20)
             ax.plot(line_x, fit.A_infinity[r] + fit.slope[r] * line_x / 1000.0**fit.exponent, color=color, lw=1, alpha=0.7)
             ax.errorbar([-0.03 * x.max()], [fit.A_infinity[r]], yerr=[fit.stderr_A_infinity[r]], fmt="o", mfc="none",

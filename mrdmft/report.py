@@ -137,7 +137,7 @@ class Table:
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         note = f"<p><small>{html.escape(self.note)}</small></p>" if self.note else ""
         return (
-            '<table class="mrdmft-table" style="border-collapse:collapse;margin:0.4em 0">'
+            f'<table class="mrdmft-table tex2jax_ignore mathjax_ignore" style="border-collapse:collapse;margin:0.4em 0">'
             f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
         )
 
@@ -300,22 +300,28 @@ def loop_strengths(spec: ModelSpec) -> LoopStrengths:
     return LoopStrengths("general", norms)
 
 
-_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|$~>")
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|$~>:")
+_NO_MATH = 'class="tex2jax_ignore mathjax_ignore"'  # MathJax 2 and 3: leave this element's text alone
+
+
+def _escaped_markdown(text: object) -> str:
+    escaped = html.escape(" ".join(str(text).split()), quote=False)
+    return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
 
 
 def markdown_text(text: object) -> str:
     """``text`` shown literally in a Markdown cell.
 
     HTML is escaped (a model file's description must not inject markup or scripts into the
-    report), Markdown and MathJax characters are backslash-escaped and line breaks become spaces.
+    report), Markdown characters are backslash-escaped, line breaks become spaces, and the
+    text sits in a span MathJax ignores (``$...$`` in a name is not typeset).
     """
-    escaped = html.escape(" ".join(str(text).split()), quote=False)
-    return "".join("\\" + char if char in _MARKDOWN_SPECIALS else char for char in escaped)
+    return f"<span {_NO_MATH}>{_escaped_markdown(text)}</span>"
 
 
 def markdown_code(text: object) -> str:
-    """``text`` as inline code in a Markdown cell (an HTML ``<code>`` element with escaped content)."""
-    return f"<code>{html.escape(str(text))}</code>"
+    """``text`` as literal inline code in a Markdown cell (escaped like :func:`markdown_text`)."""
+    return f"<code {_NO_MATH}>{_escaped_markdown(text)}</code>"
 
 
 def model_header(spec: ModelSpec, source: str | None) -> str:

@@ -266,7 +266,7 @@ def test_format_number(value: object, text: str) -> None:
 
 def test_edge_summary_lists_edges() -> None:
     text = report.edge_summary(load_model("two-regions"))
-    assert "all 4 ordered region pairs" in text and "<code>B-&gt;A</code>" in text
+    assert "all 4 ordered region pairs" in text and r'<code class="tex2jax_ignore mathjax_ignore">B\-&gt;A</code>' in text
 
 
 def test_user_text_cannot_inject_markup_into_the_report() -> None:
@@ -283,8 +283,13 @@ def test_user_text_cannot_inject_markup_into_the_report() -> None:
         assert "<script" not in text and "<i>" not in text and "<b>" not in text and "<img" not in text
     assert "&lt;script&gt;" in header and r"\$b\$" in header and r"\*c\*" in header and r"\[d\]\(e\)" in header
     assert "\n" not in header.split("\n\n")[0]  # the description stays on its line
-    assert "<code>x`&lt;b&gt;y&lt;/b&gt;</code>" in header and "<code>&lt;i&gt;r&lt;/i&gt;-&gt;s`t</code>" in edges
-    assert report.markdown_text("plain words 1.5") == r"plain words 1\.5"
+    assert r">x\`&lt;b&gt;y&lt;/b&gt;</code>" in header and r">&lt;i&gt;r&lt;/i&gt;\-&gt;s\`t</code>" in edges
+    # Markdown inside the code element is escaped too: **bold** and [x](javascript:...) stay literal
+    code = report.markdown_code("**b** [x](javascript:alert(1))")
+    assert code == r'<code class="tex2jax_ignore mathjax_ignore">\*\*b\*\* \[x\]\(javascript\:alert\(1\)\)</code>'
+    assert report.markdown_text("1.5 $x$") == r'<span class="tex2jax_ignore mathjax_ignore">1\.5 \$x\$</span>'
+    assert "tex2jax_ignore" in report.Table.build(["a"], [["$x$"]])._repr_html_()  # MathJax leaves tables alone
+    assert plots.plain_text("$^$") == r"\$^\$"
 
 
 # ----------------------------------------------------------------------------- fixed points, stability
@@ -446,3 +451,15 @@ def test_comparison_warns_when_the_simulated_currents_are_not_stationary() -> No
     runs = [simulate_network(static, 100, 60.0, seed=s) for s in range(2)]
     comparison = report.compare_simulation(static, runs, find_fixed_points(static).stable_points)
     assert comparison.non_stationary_runs == 0 and "WARNING" not in comparison.table().note
+
+
+def test_region_names_with_dollars_are_drawn_literally() -> None:
+    """``$^$`` as a region name was a mathtext syntax error when the legend was drawn."""
+    t = np.linspace(0.0, 1.0, 5)
+    fig = plots.traces_figure(t, np.ones((5, 2)), np.ones((5, 2)), ["$^$", "x$y"], [0, 1])
+    fig.canvas.draw()  # raises ValueError on unescaped mathtext
+    legend_texts = {text.get_text() for ax in fig.axes if ax.get_legend() for text in ax.get_legend().get_texts()}
+    assert r"region \$^\$" in legend_texts
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
