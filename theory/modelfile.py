@@ -187,7 +187,7 @@ def model_from_table(table: Mapping[str, Any]) -> ModelSpec:
         nonlinearity=nonlinearity,
         parameters=parameters,
         symbolic=symbolic,
-        description=str(table.get("description", "")),
+        description=table.get("description", ""),
         constraints=constraints,
         **numeric,
     )

@@ -67,12 +67,36 @@ RESERVED_NAME_MARKS = ("->", ":", ",", ";", "|")
 (``S_{B,A;1}``, ``T_{e|f}``); a region name containing one could make two symbols equal."""
 
 
+_BLANK_CHARACTERS = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x2800, 0x3164, 0xFFA0, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+)
+"""Characters that print as nothing or as blank space although they are letters or symbols
+(Hangul fillers, braille blank, variation selectors, the combining grapheme joiner)."""
+
+
+def hidden_character(text: str, allowed: str = "") -> str | None:
+    """The first character of ``text`` that a reader cannot see, or None.
+
+    Control, format, private-use and unassigned characters (Unicode categories ``C*``),
+    separators other than those in ``allowed`` (``Z*``: line/paragraph separators, exotic
+    spaces) and :data:`_BLANK_CHARACTERS`.
+    """
+    for char in text:
+        if char in allowed:
+            continue
+        category = unicodedata.category(char)
+        if category[0] in "CZ" or ord(char) in _BLANK_CHARACTERS:
+            return char
+    return None
+
+
 def check_region_names(regions: Sequence[object]) -> None:
     """Region names must be non-empty, visible, unambiguous text.
 
     Refused: non-strings, empty names, :data:`RESERVED_NAME_MARKS`, leading or trailing
-    white space, control and invisible format characters (newline, NUL, U+202E), and names
-    equal after Unicode NFKC normalization (``Ω`` ohm sign vs Greek omega, ``ﬁ`` vs ``fi``).
+    white space, characters a reader cannot see (:func:`hidden_character`: newline, NUL,
+    U+202E, U+3164, variation selectors), a leading combining mark, and names equal after
+    Unicode NFKC normalization (``Ω`` ohm sign vs Greek omega, ``ﬁ`` vs ``fi``).
 
     Raises
     ------
@@ -90,11 +114,16 @@ def check_region_names(regions: Sequence[object]) -> None:
             )
         if name != name.strip():
             raise ModelInputError("regions", f"region name {name!r} has leading or trailing white space", "remove it")
-        hidden = next((char for char in name if unicodedata.category(char)[0] == "C"), None)
+        hidden = hidden_character(name, allowed=" ")
         if hidden is not None:
             raise ModelInputError(
                 "regions", f"region name {name!r} contains the invisible or control character U+{ord(hidden):04X}",
                 "use visible characters only",
+            )
+        if unicodedata.category(name[0]).startswith("M"):
+            raise ModelInputError(
+                "regions", f"region name {name!r} starts with the combining mark U+{ord(name[0]):04X}",
+                "start it with a visible character",
             )
         key = unicodedata.normalize("NFKC", name)
         if key in seen:
@@ -259,6 +288,7 @@ class ModelSpec:
         object.__setattr__(self, "edges", tuple(self.edges))
         object.__setattr__(self, "parameters", dict(self.parameters))
         object.__setattr__(self, "symbolic", dict(self.symbolic))
+        self._check_labels()
         self._validate_graph()
         n_channels = len(self.channels)
         object.__setattr__(self, "T", _checked_array(self.T, "T", (n_channels, n_channels)))
@@ -378,6 +408,19 @@ class ModelSpec:
         return replace(self, symbolic=symbolic, **fields)
 
     # ------------------------------------------------------------------ validation
+    def _check_labels(self) -> None:
+        """Name and description are text a reader sees in terminals and reports."""
+        for field_name, allowed in (("name", " "), ("description", " \n\t")):
+            text = getattr(self, field_name)
+            if not isinstance(text, str):
+                raise ModelInputError(field_name, f"{text!r} is not a string", f'write {field_name} = "..."')
+            hidden = hidden_character(text, allowed=allowed)
+            if hidden is not None:
+                raise ModelInputError(
+                    field_name, f"contains the invisible or control character U+{ord(hidden):04X}",
+                    "use visible characters" + (" and line breaks" if "\n" in allowed else " on one line"),
+                )
+
     def _validate_graph(self) -> None:
         check_region_names(self.regions)
         if self.nonlinearity not in NONLINEARITIES:
@@ -388,8 +431,11 @@ class ModelSpec:
         for edge in self.edges:
             for end in (edge.source, edge.target):
                 if end not in self.regions:
+                    twins = [r for r in self.regions if unicodedata.normalize("NFKC", r) == unicodedata.normalize("NFKC", str(end))]
+                    detail = f" (it differs from region {twins[0]!r} only in its Unicode form)" if twins else ""
                     raise ModelInputError(
-                        "edges", f"edge {edge.name} names unknown region {end!r}", f"regions are {', '.join(self.regions)}"
+                        "edges", f"edge {edge.name} names unknown region {end!r}{detail}",
+                        f"regions are {', '.join(self.regions)}",
                     )
             if not isinstance(edge.rank, int) or edge.rank < 1:
                 raise ModelInputError("edges", f"edge {edge.name} has rank {edge.rank}", "use an integer rank >= 1")
