@@ -138,7 +138,7 @@ class FiniteSizeFit:
                     "stderr_A_infinity": number(self.stderr_A_infinity[r]),
                     "slope": number(self.slope[r]),
                     "z_score": number(self.z_score[r]),
-                    "chi2": number(self.chi2[r]),
+                    "chi2": number(self.chi2[r]) if self.dof > 0 else None,  # 0 dof: the line fits exactly
                 }
                 for r, name in enumerate(self.regions)
             },

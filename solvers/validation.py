@@ -124,14 +124,19 @@ def z_score(mean: np.ndarray | float, stderr: np.ndarray | float, predicted: np.
 
 
 def detectable_relative_error(stderr: np.ndarray | float, predicted: np.ndarray | float, z_max: float = 3.0) -> np.ndarray:
-    """``z_max * stderr / predicted``: the smallest relative deviation a ``|z| <= z_max`` test detects.
+    """``z_max * stderr / scale``: the smallest relative deviation a ``|z| <= z_max`` test detects.
 
-    NaN where the prediction is not positive (a relative error of ``A = 0`` is undefined) or
+    The scale is the row's predicted ``A``; rows predicted at ``A = 0`` (no relative error of
+    their own) are measured against the largest positive prediction among all rows, the size
+    of ``A`` the test must be able to tell from zero. NaN where no prediction is positive or
     the standard error is not finite.
     """
     stderr, predicted = np.broadcast_arrays(np.asarray(stderr, dtype=float), np.asarray(predicted, dtype=float))
+    positive = predicted[np.isfinite(predicted) & (predicted > 0)]
+    reference = float(positive.max()) if positive.size else math.nan
+    scale = np.where(predicted > 0, predicted, reference)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(predicted > 0, z_max * stderr / predicted, np.nan)
+        return z_max * stderr / scale
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,10 @@ class Resolution:
         if not passed or self.conclusive:
             return str(passed)
         if not math.isfinite(self.relative_error):
-            return f"True (every prediction is A = 0; these runs resolve A down to 3 SE = {self.absolute_error:.3g})"
+            return (
+                "True, but inconclusive on its own: every prediction is A = 0 and these runs resolve A only down to "
+                f"3 SE = {self.absolute_error:.3g} (compare with the smallest A that must be excluded)"
+            )
         return (
             f"True, but inconclusive: 3 SE is {100 * self.relative_error:.0f} % of the predicted A "
             f"(region {self.region}, {self.where}), so smaller errors cannot be detected "
@@ -192,8 +200,8 @@ class Resolution:
         return {
             "detectable_relative_error": _finite_or_none(self.relative_error),
             "detectable_absolute_error": _finite_or_none(self.absolute_error),
-            "region": self.region,
-            "where": self.where,
+            "region": self.region or None,
+            "where": self.where or None,
             "conclusive": self.conclusive,
         }
 

@@ -468,7 +468,9 @@ def test_validate_notes_one_size_zero_predictions_and_caps_seeds(workdir: Path, 
     status, text, _ = run(argv, capsys)
     assert status == 0 and "passes |z| <= 3 at every size: False" in text
     assert "note: region(s) A are predicted at A = 0" in text and "judge them by the extrapolation" in text
-    assert "True (every prediction is A = 0; these runs resolve A down to 3 SE = " in text  # the extrapolation
+    assert "True, but inconclusive on its own: every prediction is A = 0" in text  # the extrapolation
+    status, text, _ = run(argv[:3] + ["500,1000"] + argv[4:], capsys)  # passes at both sizes: still the note
+    assert "note: region(s) A are predicted at A = 0" in text
 
 
 def test_validate_calls_a_pass_of_tiny_networks_inconclusive(workdir: Path, capsys) -> None:

@@ -151,11 +151,15 @@ def test_table_from_measurements_known_numbers() -> None:
 
 
 def test_detectable_relative_error_and_verdicts() -> None:
-    np.testing.assert_allclose(detectable_relative_error([0.1, 0.1, 0.1], [1.0, 0.0, -1.0])[0], 0.3)
-    assert np.isnan(detectable_relative_error([0.1, 0.1], [0.0, -1.0])).all()  # no relative error of A <= 0
+    # rows predicted at 0 are measured against the largest positive prediction (here 1.0)
+    np.testing.assert_allclose(detectable_relative_error([0.1, 0.2, 0.1], [1.0, 0.0, 0.5]), [0.3, 0.6, 0.6])
+    assert np.isnan(detectable_relative_error([0.1, 0.1], [0.0, -1.0])).all()  # nothing positive to compare with
     rows = [ValidationRow("a", 1000, 5, 2.0, 2.1, 0.2, 0.5), ValidationRow("b", 1000, 5, 0.0, 0.3, 0.1, 3.0)]
-    resolution = ValidationTable("m", tuple(rows)).resolution()
+    resolution = ValidationTable("m", tuple(rows)).resolution()  # b: 3 * 0.1 / 2.0 = 0.15 < a: 3 * 0.2 / 2.0
     assert resolution.relative_error == pytest.approx(0.3) and resolution.region == "a" and resolution.conclusive
+    tiny_zero_row = ValidationRow("b", 100, 5, 0.0, 0.9, 0.5, 1.8)  # 3 SE = 1.5: 75 % of region a's A = 2
+    coarse_zero = ValidationTable("m", (rows[0], tiny_zero_row)).resolution()
+    assert coarse_zero.region == "b" and coarse_zero.relative_error == pytest.approx(0.75) and not coarse_zero.conclusive
     assert resolution.verdict(True) == "True" and resolution.verdict(False) == "False"
     coarse = ValidationTable("m", (ValidationRow("a", 20, 3, 1.0, 1.5, 0.4, 1.25),)).resolution()
     assert not coarse.conclusive and coarse.verdict(False) == "False"
@@ -163,7 +167,10 @@ def test_detectable_relative_error_and_verdicts() -> None:
     only_zero = ValidationTable("m", (rows[1],)).resolution()
     assert math.isnan(only_zero.relative_error) and not only_zero.conclusive
     assert only_zero.absolute_error == pytest.approx(0.3)  # 3 SE in units of A
-    assert only_zero.verdict(True) == "True (every prediction is A = 0; these runs resolve A down to 3 SE = 0.3)"
+    assert only_zero.verdict(True).startswith(
+        "True, but inconclusive on its own: every prediction is A = 0 and these runs resolve A only down to 3 SE = 0.3 "
+    )
+    assert only_zero.to_json()["region"] is None and only_zero.to_json()["conclusive"] is False
     assert resolution.absolute_error == pytest.approx(0.6)  # the largest SE of all rows, 0.2
 
 
