@@ -64,6 +64,8 @@ def options_named(mapping: Mapping[str, str] = SOLVER_ARGUMENTS) -> Iterator[Non
         fix = exc.fix
         for keyword, option in mapping.items():
             fix = re.sub(rf"\b{re.escape(keyword)}=", f"{option} ", fix)
+            if len(keyword) > 1:  # "use a shorter t_max" -> "use a shorter --t-max" (a bare "n" is too common a word)
+                fix = re.sub(rf"(?<![-\w]){re.escape(keyword)}\b", option, fix)
         raise ModelInputError(mapping[exc.field], exc.problem, fix) from None
 
 
@@ -114,9 +116,17 @@ def check_out_file(path: Path, suffix: str) -> Path:
         raise ModelInputError("--out", f"{path} is a folder", f"give a file name ending in {suffix}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise ModelInputError("--out", f"folder {parent} does not exist", "create it first or choose another path")
+        raise ModelInputError("--out", _missing_folder(parent), "choose a path inside an existing folder")
     _require_writable(parent)
     return path
+
+
+def _missing_folder(folder: Path) -> str:
+    """Why ``folder`` cannot hold the output: one of its parts is a file, or it does not exist."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            return f"{part} is a file, not a folder" if not part.is_dir() else f"folder {folder} does not exist"
+    return f"folder {folder} does not exist"
 
 
 def _require_writable(folder: Path) -> None:
@@ -133,7 +143,7 @@ def check_out_dir(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise ModelInputError("--out", f"{path} exists and is not a folder", "give a folder path")
     if not path.exists() and not path.absolute().parent.is_dir():
-        raise ModelInputError("--out", f"folder {path.absolute().parent} does not exist", "create it first or choose another --out")
+        raise ModelInputError("--out", _missing_folder(path.absolute().parent), "choose a path inside an existing folder")
     _require_writable(path if path.exists() else path.absolute().parent)
     return path
 

@@ -410,6 +410,11 @@ def test_solver_input_errors_name_the_command_line_option(workdir: Path, capsys)
     assert "0 < dt < 1" in line or "(0, 1)" in line
     line = check_refused(["dmft", "fig3-1", "--t-max", "100000", "--dt", "0.01", "--out", "big.npz"], workdir, capsys, "--t-max")
     assert "window" in line
+    line = check_refused(["simulate", "single-loop", "--n", "100", "--t-max", "1e12"], workdir, capsys, "--t-max")
+    assert "(use a shorter --t-max or a larger --dt)" in line
+    (workdir / "afile").write_text("")
+    line = check_refused(["dmft", "single-loop", "--t-max", "2", "--out", "afile/x.npz"], workdir, capsys, "--out")
+    assert "afile is a file, not a folder" in line
     # the fix names the option, not the Python keyword (single loop: a 60-time-unit window fits in memory)
     line = check_refused(["dmft", "single-loop", "--t-max", "5000"], workdir, capsys, "--t-max")
     assert "window=" not in line and "pass --window 1200 " in line

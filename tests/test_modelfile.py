@@ -328,6 +328,9 @@ DENSE_ONE = 'regions = ["A"]\ng = [0.0]\nT = [[[2.0]]]\n'
         ('regions = ["A"]\ng = [0.0]\n[symmetric]\na = [1]\nb = [1]\nc = [1]\n', "symmetric.c", "unknown key"),
         ('regions = ["A"]\ng = [0.0]\n[random]\nradius = -1.0\n', "random.radius", ">= 0"),
         ('regions = ["A"]\ng = [0.0]\n[random]\nseed = 1\n', "random.radius", "is missing"),
+        ('regions = ["A"]\ng = [0.0]\n[random]\nradius = 1e308\n', "random.radius", "larger than 1000000"),
+        ('regions = ["A", "B"]\nedges = [{source = "A", target = "B", rank = 0}]\nT = [[0.0]]\n', "edges",
+         "is not an integer >= 1"),
         ('regions = ["A"]\ng = ["sqrt(-1)"]\nT = [[[2.0]]]\n', "g", "evaluates to 1i, not a finite real number"),
         ('regions = ["A"]\ng = ["log(a)"]\nT = [[[2.0]]]\n[parameters]\na = 0\n', "g", "with a = 0"),
         ('regions = ["A"]\ng = [1000001]\nT = [[[2.0]]]\n', "g", "size 1000001"),
@@ -383,6 +386,19 @@ def test_deeply_nested_toml_is_an_input_error(write_model) -> None:
     with pytest.raises(ModelInputError) as info:
         load_model(write_model('regions = ["A"]\nT = ' + "[" * 2000 + "]" * 2000 + "\n"))
     assert "nested too deeply" in info.value.problem
+
+
+def test_bom_device_and_dangling_link_model_sources(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + DENSE_ONE.encode())
+    assert load_model("bom.toml").regions == ("A",)  # a UTF-8 byte-order mark is fine
+    with pytest.raises(ModelInputError) as info:
+        load_model("/dev/null")
+    assert info.value.problem == "is not a regular file"
+    (tmp_path / "single-loop").symlink_to(tmp_path / "absent")
+    with pytest.raises(ModelInputError) as info:
+        load_model("single-loop")  # a dangling link named like a preset is a clash too
+    assert "both a built-in preset" in info.value.problem
 
 
 def test_a_file_named_like_a_preset_is_ambiguous(tmp_path, monkeypatch) -> None:

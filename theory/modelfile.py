@@ -38,6 +38,7 @@ from .expressions import ALLOWED_FUNCTIONS, parse_expression
 from .spec import (
     Constraint,
     Edge,
+    MAX_MAGNITUDE,
     ModelSpec,
     check_model_size,
     check_region_names,
@@ -99,16 +100,18 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
     if not str(source).strip():
         raise ModelInputError("model", "empty name", "give a path to a .toml file or a preset name; list them with `mrdmft presets`")
     path = Path(source)
-    if str(source) in preset_names() and path.exists():
+    if str(source) in preset_names() and (path.exists() or path.is_symlink()):
         raise ModelInputError(
             "model", f"{str(source)!r} is both a built-in preset and a file or folder here",
             f"write ./{source} for the file, or run from another folder for the preset",
         )
     if path.is_dir():
         raise ModelInputError(str(path), "is a folder, not a model file", "give the path to a .toml model file")
+    if path.exists() and not path.is_file():
+        raise ModelInputError(str(path), "is not a regular file", "give the path to a .toml model file")
     if path.is_file():
         try:
-            table = tomllib.loads(path.read_text())
+            table = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is not an error
         except tomllib.TOMLDecodeError as exc:
             raise ModelInputError(str(path), f"invalid TOML: {exc}", "fix the file's syntax") from None
         except RecursionError:
@@ -227,6 +230,8 @@ def _dense_T(table: Mapping[str, Any], reader: "_FieldReader", R: int) -> tuple[
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not np.isfinite(radius) or radius < 0:
         problem = "is missing" if radius is None else f"{radius!r} is not a number >= 0"
         raise ModelInputError("random.radius", problem, "write radius = 2.0")
+    if radius > MAX_MAGNITUDE:
+        raise ModelInputError("random.radius", f"{radius:.7g} is larger than {MAX_MAGNITUDE:.7g}", "use a smaller radius")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ModelInputError("random.seed", f"{seed!r} is not an integer >= 0", "write seed = 7")
     rng = np.random.default_rng(seed)
@@ -254,7 +259,9 @@ def _read_edges(value: Any) -> tuple[Edge, ...]:
         elif isinstance(item, Mapping) and {"source", "target"} <= set(item) and set(item) <= {"source", "target", "rank"}:
             rank = item.get("rank", 1)
             if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
-                raise ModelInputError("edges", f"rank {rank!r} of {item['source']}->{item['target']}", "use an integer >= 1")
+                raise ModelInputError(
+                    "edges", f"rank {rank!r} of {item['source']}->{item['target']} is not an integer >= 1", "use rank = 1, 2, ..."
+                )
             edges.append(Edge(str(item["source"]), str(item["target"]), rank))
         else:
             raise ModelInputError("edges", f"cannot read edge {item!r}", 'use "A->B" or {source = "A", target = "B", rank = 2}')
