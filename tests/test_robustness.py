@@ -184,6 +184,15 @@ class _InterruptWhenCellStarts:
         pass
 
 
+def _assert_kernel_stopped_and_handler_restored() -> None:
+    """No kernel child is left (it may take a few seconds to exit) and Ctrl-C works as before."""
+    deadline = time.monotonic() + 10
+    while _ipykernel_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _ipykernel_children() == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_sigint_during_notebook_raises_keyboard_interrupt(tmp_path) -> None:
     nb = nbformat.v4.new_notebook()
@@ -198,11 +207,7 @@ def test_sigint_during_notebook_raises_keyboard_interrupt(tmp_path) -> None:
         report.execute_notebook(nb, timeout=120, progress=stream, workdir=str(tmp_path))
     assert time.monotonic() - started < 45
     assert not (tmp_path / "ran-too-far").exists()
-    deadline = time.monotonic() + 10
-    while _ipykernel_children() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _ipykernel_children() == []
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _assert_kernel_stopped_and_handler_restored()
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
@@ -236,11 +241,7 @@ def test_sigint_while_the_kernel_starts_is_not_lost(tmp_path, monkeypatch, when:
     with pytest.raises(KeyboardInterrupt):
         report.execute_notebook(nb, timeout=120, progress=None, workdir=str(tmp_path))
     assert not (tmp_path / "ran").exists()
-    deadline = time.monotonic() + 10
-    while _ipykernel_children() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _ipykernel_children() == []
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _assert_kernel_stopped_and_handler_restored()
 
 
 def test_interrupt_detection_follows_the_exception_chain() -> None:
