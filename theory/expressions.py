@@ -134,6 +134,11 @@ def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: st
         and not node.keywords
     ):
         return _finite(ALLOWED_FUNCTIONS[node.func.id](_build(node.args[0], symbols, field, text)), field, text)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ALLOWED_FUNCTIONS:
+        given = len(node.args) + len(node.keywords)
+        raise ModelInputError(
+            field, f"{node.func.id} takes exactly one argument, {given} given in {text!r}", f"write e.g. {node.func.id}(b)"
+        )
     raise ModelInputError(
         field,
         f"{text!r} uses something outside the whitelist ({type(node).__name__})",
