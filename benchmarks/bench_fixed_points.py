@@ -3,8 +3,12 @@
 Both methods start from the same 250 random current vectors (the ones
 ``find_fixed_points(spec, n_starts=250, seed=0)`` draws). The baseline integrates the
 current ODE ``dS/dt = -S + psi(Delta(S)) T S`` with forward Euler, dt = 0.1 up to t = 500,
-batched over the starts with numpy. It is measured twice:
+batched over the starts with numpy. It is measured three times:
 
+* with ``CompiledSystem.full_rhs`` — the lambdified sympy expressions of the derivation
+  themselves, one numpy expression per current (what a user who lambdifies the derived
+  ODE and relaxes it would run; about 10x slower per step than the fast paths below, so
+  this ratio mixes the algorithm's gain with the cost of one function evaluation);
 * with ``CompiledSystem.rhs`` — the library's general batched right-hand side;
 * with ``BoundSystem.rhs`` — the single-model BLAS kernel the solver itself uses
   (the strictest comparison: same function evaluations, different algorithm).
@@ -122,6 +126,7 @@ def main() -> None:
     scale = default_scale(kernel)
     starts = random_starts(spec, N_STARTS, scale, np.random.default_rng(SEED))
     find_fixed_points(spec, n_starts=5)  # warm up (lambdify caches)
+    compiled.full_rhs(starts[:1], arrays)  # lambdifies the derived expressions (seconds), not timed
     print(f"model fig3-1: C = {spec.n_channels} currents, {N_STARTS} random starts, start scale {scale:.3f}")
 
     t_solver, result = best_of(5, lambda: find_fixed_points(spec, n_starts=N_STARTS, seed=SEED))
@@ -149,6 +154,7 @@ def main() -> None:
 
     rows = []
     for name, rhs, repeats in (
+        ("CompiledSystem.full_rhs", lambda S: compiled.full_rhs(S, arrays), 1),
         ("CompiledSystem.rhs", lambda S: compiled.rhs(S, arrays), 1),
         ("BoundSystem.rhs", kernel.rhs, 2),
     ):
@@ -166,7 +172,7 @@ def main() -> None:
 
     print("\nspeed-up of the solver (baseline time / solver time, same run):")
     for name, t_euler, t_classify, _ in rows:
-        print(f"  Euler with {name:<19}: end-to-end {(t_euler + t_classify) / t_solver:6.1f}x "
+        print(f"  Euler with {name:<24}: end-to-end {(t_euler + t_classify) / t_solver:6.1f}x "
               f"(Euler + classification vs find_fixed_points);  root finding only {t_euler / t_roots:6.1f}x "
               f"(dense LM alone {t_euler / t_lm:.1f}x)")
     relaxed = ", ".join(f"{count} (with {name})" for name, _, _, count in rows)
