@@ -22,7 +22,8 @@ against dense eigenvalues.
 
 Printed ratios (baseline time / solver time, same run):
 
-* end-to-end: Euler + dedupe + classification of the end states vs ``find_fixed_points``;
+* end-to-end: Euler + dedupe + root check + classification of the end states vs
+  ``find_fixed_points``;
 * root finding only: Euler vs ``solve_roots`` (and vs the dense LM iteration alone).
 
 A cost model in units of one Euler step explains the ratios: a batched iteration costs a
@@ -53,6 +54,7 @@ from mrdmft.solvers.fixed_points import (
     default_scale,
     find_fixed_points,
     random_starts,
+    settled_roots,
     solve_roots,
 )
 from mrdmft.solvers.stability import sorted_eigenvalues
@@ -83,8 +85,9 @@ def euler_relaxation(rhs: Callable[[np.ndarray], np.ndarray], starts: np.ndarray
 
 
 def classify_points(kernel: BoundSystem, points: np.ndarray, scale: float, structure: BlockStructure) -> list[str]:
-    """Deduplicate converged points and classify them as the solver does."""
+    """Deduplicate converged points, check they are roots and classify them as the solver does."""
     distinct = points[deduplicate(points, DEDUPE_TOL * scale)]
+    distinct = distinct[settled_roots(kernel, distinct, DEDUPE_TOL * scale)[0]]
     return [classify(e, EIG_TOL) for e in jacobian_spectra(kernel, distinct, structure)]
 
 

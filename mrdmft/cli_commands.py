@@ -233,6 +233,7 @@ def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int
     lines = [
         _headline(spec),
         f"{len(points)} distinct fixed points from {starts} starts (seed {seed}), {n_stable} stable or marginal",
+        *([f"note: {payload['message'].split('; ', 1)[1]}"] if "; " in payload.get("message", "") else []),
         f"(stable: every Jacobian eigenvalue has Re < -{payload.get('eig_tol', 1e-7):g}; marginal: none above "
         f"+{payload.get('eig_tol', 1e-7):g} but some zero modes, as along a manifold of fixed points; "
         "A = sum U S S per region)",

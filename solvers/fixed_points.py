@@ -14,7 +14,9 @@ For g = 0 the currents obey ``dS/dt = F(S) = -S + psi(Delta(S))[src] * (T S)`` w
    first,
 3. keeps the starts with ``max |F| <= residual_tol``, removes numerically identical
    points (max-norm distance ``<= 1e-6 * scale``; distinct points of a manifold are all
-   kept),
+   kept) and drops points whose damped Newton step is still longer than that distance
+   (:func:`settled_roots`: near a degenerate root, e.g. a loop of strength exactly 1,
+   ``|F| ~ |S|^3`` meets the tolerance far from the root),
 4. classifies each point by the eigenvalues ``lambda`` of the Jacobian ``dF/dS``
    (blocks without currents split off, :mod:`mrdmft.solvers.fixed_point_spectra`):
 
@@ -41,7 +43,7 @@ from mrdmft.theory.spec import ModelSpec
 from .fixed_point_inputs import as_currents, positive_integer, positive_number, require_no_disorder, require_starts_fit
 from .compiled import BoundSystem
 from .fixed_point_blocks import BlockStructure, newton_dogleg
-from .fixed_point_newton import RootBatch, levenberg_marquardt
+from .fixed_point_newton import RootBatch, levenberg_marquardt, newton_distance
 from .fixed_point_spectra import jacobian_spectra
 
 DEDUPE_TOL = 1e-6
@@ -327,6 +329,33 @@ def solve_roots(
     return RootBatch(currents=currents, residual=residual, converged=residual <= residual_tol, iterations=iterations)
 
 
+def settled_roots(kernel: BoundSystem, points: np.ndarray, distance_tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which points of small residual are roots: their damped Newton step is below ``distance_tol``.
+
+    A small residual is not enough near a degenerate root: at a loop of strength
+    exactly 1, ``dS/dt ~ -c S^3`` is below 1e-13 at ``S ~ 5e-5``, so every slow start
+    would count as a distinct fixed point. The length of the damped Newton step
+    (:func:`~mrdmft.solvers.fixed_point_newton.newton_distance`) estimates the distance to
+    the root; on a manifold of roots it vanishes along the manifold.
+
+    Parameters
+    ----------
+    kernel : BoundSystem
+    points : numpy.ndarray, shape (m, C)
+        States whose residual met the tolerance.
+    distance_tol : float
+        Largest accepted step (max norm), e.g. the duplicate tolerance.
+
+    Returns
+    -------
+    settled : numpy.ndarray of bool, shape (m,)
+    distance : numpy.ndarray, shape (m,)
+        Step length of every point.
+    """
+    distance = newton_distance(kernel.rhs(points), kernel.jacobian(points))
+    return distance <= distance_tol, distance
+
+
 def find_fixed_points(
     spec: ModelSpec,
     n_starts: int = 200,
@@ -391,6 +420,9 @@ def find_fixed_points(
     good = np.flatnonzero(batch.converged)
     good = good[np.argsort(batch.residual[good], kind="stable")]
     good = good[deduplicate(batch.currents[good], DEDUPE_TOL * scale)]
+    settled, distance = settled_roots(kernel, batch.currents[good], DEDUPE_TOL * scale)
+    n_unsettled = int((~settled).sum())
+    good = good[settled]
     found = classify_points(kernel, batch.currents[good], batch.residual[good], eig_tol, structure)
     found.sort(key=lambda p: (not p.stable, p.max_real_eigenvalue))
 
@@ -405,6 +437,12 @@ def find_fixed_points(
         f"{len(found)} distinct fixed points ({n_stable} stable or marginal) from {n_starts} random starts "
         f"and S = 0; {text} (residual_tol {residual_tol:g})"
     )
+    if n_unsettled:
+        message += (
+            f"; {n_unsettled} distinct end points of converged starts are not listed: they met the residual "
+            f"tolerance while still moving (Newton steps up to {distance.max():.2g} long) towards a degenerate root, "
+            "e.g. at a loop of strength exactly 1, where dS/dt vanishes faster than linearly"
+        )
     if residual_tol > requested_tol:
         message += (
             f"; the requested residual_tol {requested_tol:g} is below the round-off of dS/dt at this scale "
@@ -505,12 +543,20 @@ def refine_fixed_point(
     batch = solve_roots(kernel, start[None, :], residual_tol)
     currents, residual = batch.currents[0], float(batch.residual[0])
     iterations = int(batch.iterations[0])
-    if bool(batch.converged[0]):
+    (settled,), (distance,) = settled_roots(kernel, batch.currents, DEDUPE_TOL * default_scale(kernel))
+    if bool(batch.converged[0]) and settled:
         (point,) = classify_points(kernel, currents, batch.residual[:1], eig_tol)
         status = 0
         message = (
             f"converged to a {point.classification} fixed point (max Re lambda {point.max_real_eigenvalue:.3g}) "
             f"in {iterations} iterations, residual {residual:.2e}"
+        )
+    elif bool(batch.converged[0]):
+        point, status = None, 1
+        message = (
+            f"did not settle on a root: residual {residual:.2e} <= residual_tol {residual_tol:g} but the Newton step "
+            f"is still {distance:.2g} long after {iterations} iterations (a degenerate root, e.g. a loop of "
+            "strength exactly 1, where dS/dt vanishes faster than linearly)"
         )
     else:
         point, status = None, 1
