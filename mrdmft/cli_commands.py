@@ -392,13 +392,25 @@ def simulation_settle_time(args: argparse.Namespace) -> float:
     Raises
     ------
     ModelInputError
-        If ``t_settle >= t_max`` or ``dt >= t_max``.
+        If ``t_settle >= t_max``, ``dt >= t_max``, the grid (which ends at the last step
+        ``<= t_max``) records no time ``>= t_settle``, or it needs too many steps.
     """
+    from mrdmft.solvers.simulate import final_time
+
     t_settle = args.t_max / 2 if args.t_settle is None else args.t_settle
     if t_settle >= args.t_max:
         raise ModelInputError("--t-settle", f"{t_settle} is not below --t-max {args.t_max}", "give T_SETTLE < T_MAX")
     if args.dt >= args.t_max:
         raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    with options_named():
+        last = final_time(args.t_max, args.dt)
+    if t_settle > last:
+        raise ModelInputError(
+            "--t-settle",
+            f"{t_settle} is after the last step of the grid, t = {last:.6g} (the grid ends at the last multiple of "
+            f"--dt {args.dt} not beyond --t-max {args.t_max})",
+            f"give --t-settle <= {last:.6g} or a --t-max that is a multiple of --dt",
+        )
     return t_settle
 
 
@@ -437,6 +449,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     return _report_failure("simulate", result, "try a smaller --dt")
 
 
+def _grid_end(payload: dict, t_max: float) -> str:
+    """`` (last step at t = ...)`` when the recorded grid ends before ``t_max``, else empty."""
+    last = float(payload.get("t_final") or t_max)
+    return f" (last step at t = {format_number(last)})" if last < t_max * (1 - 1e-9) else ""
+
+
 def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) -> str:
     """Human output of ``simulate``: measured vs predicted A per region, overlaps, currents."""
     import numpy as np
@@ -451,7 +469,8 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
                "sqrt(A) measured": sqrt, "sqrt(A) predicted": sqrt_pred}
     lines = [
         _headline(spec),
-        f"simulated N = {payload.get('N', args.n)}{_neuron_counts(spec, payload)}, t_max = {format_number(args.t_max)}, "
+        f"simulated N = {payload.get('N', args.n)}{_neuron_counts(spec, payload)}, t_max = {format_number(args.t_max)}"
+        f"{_grid_end(payload, args.t_max)}, "
         f"dt = {format_number(args.dt)}, seed {payload.get('seed', args.seed)}, "
         f"{'float32' if args.float32 else 'float64'}; A averaged over t >= {format_number(payload['t_settle'])}",
         f"prediction: {payload['prediction']['note']}",

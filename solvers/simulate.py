@@ -422,6 +422,17 @@ def _positive_time(value: object, field: str, upper: float | None = None) -> flo
     return float(value)
 
 
+def final_time(t_max: float, dt: float) -> float:
+    """Time of the last step of the simulation grid: ``floor(t_max / dt) dt`` (at least ``dt``).
+
+    Raises
+    ------
+    ModelInputError
+        (field ``t_max``) if the grid needs more than :data:`MAX_STEPS` steps.
+    """
+    return _n_steps(t_max, dt) * dt
+
+
 def _n_steps(t_max: float, dt: float) -> int:
     """``max(1, floor(t_max / dt))`` steps (the grid ends at the last step ``<= t_max``, as in
     :func:`~mrdmft.solvers.dmft.solve_dmft`); raises (field ``t_max``) above :data:`MAX_STEPS`."""

@@ -183,6 +183,8 @@ def test_simulate_refuses_a_model_whose_U_is_not_psd(workdir: Path, capsys) -> N
         (["validate", "single-loop", "--sizes", "50,100", "--t-max", "100", "--dt", "1e-7"], "--t-max"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--seed", "-1"], "--seed"),
         (["simulate", "two-regions", "--n", "10", "--t-max", "5", "--t-settle", "9"], "--t-settle"),
+        (["simulate", "single-loop", "--n", "100", "--t-max", "10", "--dt", "0.9", "--t-settle", "9.95"], "--t-settle"),
+        (["validate", "single-loop", "--sizes", "50,100", "--t-max", "10", "--dt", "0.9", "--t-settle", "9.95"], "--t-settle"),
         (["validate", "single-loop", "--t-max", "5"], "--sizes"),
         (["validate", "single-loop", "--sizes", "1,100", "--t-max", "5"], "--sizes"),
         (["validate", "single-loop", "--sizes", "100,abc", "--t-max", "5"], "--sizes"),
