@@ -744,6 +744,27 @@ def _check_arguments(simulation_n: int, simulation_t_max: float, seeds: int, tim
             raise ModelInputError(field, problem, fix)
 
 
+def _check_simulated_sizes(spec: ModelSpec, simulation_n: int) -> None:
+    """Refuse, before the notebook starts, region sizes the report's simulation cannot sample.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``sizes`` when a region would get no neuron (or too many) at
+        ``simulation_n`` neurons per unit of size.
+    """
+    from mrdmft.solvers.network_sampling import region_sizes
+
+    try:
+        region_sizes(spec, simulation_n)
+    except ModelInputError as err:
+        raise ModelInputError(
+            "sizes",
+            f"{err.problem} (the report simulates n = {simulation_n} neurons per unit of size)",
+            f"give sizes with min(sizes) * {simulation_n} >= 1 and similar magnitudes, e.g. sizes = [1.0, 0.5]",
+        ) from None
+
+
 def _model_argument(model: str | os.PathLike[str] | None) -> str | None:
     """What the notebook passes to ``load_model``: a preset name or an absolute file path."""
     if model is None:
@@ -1066,6 +1087,7 @@ def build_report(
     simulation_n = default_n if simulation_n is None else simulation_n
     simulation_t_max = default_t_max if simulation_t_max is None else simulation_t_max
     _check_arguments(simulation_n, simulation_t_max, seeds, timeout)
+    _check_simulated_sizes(spec, simulation_n)
     out = check_report_targets(out_dir)
 
     nb = nbformat.read(template_path(), as_version=4)

@@ -641,3 +641,13 @@ def test_report_accepts_no_progress_like_the_other_commands() -> None:
     assert parser.parse_args(["report", "--no-progress"]).quiet is True
     assert parser.parse_args(["report", "--quiet"]).quiet is True
     assert parser.parse_args(["report"]).quiet is False
+
+
+@pytest.mark.parametrize("sizes", ["[1.0, 1e-6]", "[1e-300, 1.0]"])
+def test_report_refuses_unsampleable_sizes_before_the_notebook(workdir: Path, capsys, sizes: str) -> None:
+    """A region with no neuron at the report's n is bad input (exit 2, field sizes), not a failed cell."""
+    (workdir / "tiny.toml").write_text(
+        f'name = "tiny"\nregions = ["A", "B"]\nsizes = {sizes}\n[symmetric]\na = [2.0, 2.0]\nb = [0.5, 0.5]\n'
+    )
+    line = check_refused(["report", "tiny.toml", "--out", "rep"], workdir, capsys, "sizes")
+    assert "gets no neurons" in line
