@@ -28,6 +28,15 @@ EXIT_INPUT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def tolerate_narrow_encodings() -> None:
+    """Print characters the terminal's encoding lacks (e.g. ``±``, ``√`` or Greek region names
+    under ``PYTHONIOENCODING=ascii``) as ``\\uXXXX`` escapes instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mrdmft`` command line.
 
@@ -43,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    tolerate_narrow_encodings()
     try:
         args = build_parser().parse_args(argv)
         debug = bool(getattr(args, "debug", False))

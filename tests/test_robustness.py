@@ -339,3 +339,15 @@ def test_cli_dmft_t_final_not_past_t_max(capsys, tmp_path, monkeypatch) -> None:
     status, out, err, _ = run_cli(["dmft", "single-loop", "--t-max", "10", "--dt", "0.9", "--json"], capsys, tmp_path, monkeypatch)
     assert status == 0, err
     assert json.loads(out)["t_final"] == pytest.approx(9.9)
+
+
+def test_ascii_terminal_gets_escapes_not_an_internal_error(tmp_path: Path) -> None:
+    """Greek region names and the ± of tables under PYTHONIOENCODING=ascii: exit 0, escaped."""
+    model = tmp_path / "greek.toml"
+    model.write_text('name = "greek"\nregions = ["α", "β"]\n[symmetric]\na = [2.0, 2.0]\nb = [0.5, 0.5]\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mrdmft", "fixed-points", str(model)], capture_output=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"regions (\\u03b1, \\u03b2)" in done.stdout and done.stderr == b""
