@@ -217,6 +217,10 @@ loop = 1.25
         ("x = true", "parameters.x"),
         ("_x = 1.0", "parameters._x"),
         ("pi = 3.0", "parameters.pi"),
+        ("I = 2.0", "parameters.I"),
+        ("oo = 2.0", "parameters.oo"),
+        ("N = 2.0", "parameters.N"),
+        ("gamma = 2.0", "parameters.gamma"),
     ],
 )
 def test_bad_parameter_declarations(write_model, parameters: str, field: str) -> None:

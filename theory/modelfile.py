@@ -58,6 +58,12 @@ RESERVED_NAMES = frozenset({"pi", "S", "T", "U", "Delta", "psi", *ALLOWED_FUNCTI
 """Parameter names refused because the derivation or the expression language uses them."""
 RESERVED_PREFIXES = ("S_", "T_", "U_", "g_", "psi", "Delta")
 
+SYMPY_NAMES = frozenset(sp.__all__)
+"""Names sympy's parser reads as a constant or function (``I``, ``E``, ``N``, ``oo``, ``gamma``,
+``factor``, ...): refused as parameter names, because the derived equations are printed (and in
+``derive --format json`` exported) as sympy strings, where ``I*S`` would read back as the
+imaginary unit times ``S``."""
+
 DEFAULT_MODEL = "fig3-1"
 """The built-in default model (paper Fig. 3, first 5-region symmetric example)."""
 
@@ -283,6 +289,13 @@ def _read_parameters(value: Any) -> tuple[dict[str, float], dict[str, sp.Symbol]
                 "clashes with a name the derivation or the expression language uses",
                 f"rename it; reserved: {', '.join(sorted(RESERVED_NAMES))} and names starting with "
                 f"{', '.join(RESERVED_PREFIXES)}",
+            )
+        if key in SYMPY_NAMES:
+            raise ModelInputError(
+                f"parameters.{key}",
+                f"is sympy's own name {key} ({type(getattr(sp, key)).__name__}), so the derived equations "
+                "(sympy strings in derive's output) would not read back as this parameter",
+                f"rename it, e.g. {key}_1",
             )
         if not isinstance(number, (int, float)) or isinstance(number, bool) or not np.isfinite(number):
             raise ModelInputError(f"parameters.{key}", f"{number!r} is not a finite number", "give the default value as a number")
