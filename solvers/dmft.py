@@ -74,7 +74,7 @@ from scipy.signal import lfilter
 from mrdmft.theory.derivation import derive
 from mrdmft.theory.dmft_equations import DMFTEquations, derive_dmft
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec, Structure
+from mrdmft.theory.spec import ModelSpec, Structure, require_spec
 
 from .dmft_result import DMFTResult
 from .lambdify_batched import MODULES, lambdify_batched
@@ -579,6 +579,7 @@ def solve_dmft(
     ModelInputError
         Bad grid, window, initial state or memory need (checked before allocating).
     """
+    spec = require_spec(spec)
     _check_grid(t_max, dt, window)
     t_max, dt = float(t_max), float(dt)
     S0, D0 = _initial_state(spec, initial_currents, initial_variance)

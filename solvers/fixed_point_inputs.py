@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 TWO_TIME_FIX = "use `mrdmft stationary` / `mrdmft dmft`, or set g = 0"
 
@@ -34,6 +34,7 @@ def require_no_disorder(spec: ModelSpec, needs: str = "its fixed points need the
         On field ``g`` if some region has ``g > 0``; on ``edges`` if there are no
         currents at all.
     """
+    spec = require_spec(spec)
     require_channels(spec)
     g = np.asarray(spec.g, dtype=float)
     if np.any(g > 0):

@@ -101,7 +101,7 @@ def region_sizes(spec: ModelSpec, n: int) -> np.ndarray:
     ModelInputError
         On field ``n`` if any ``N_alpha < 1`` or ``N_alpha > MAX_REGION_SIZE``.
     """
-    n = check_positive_int(n, "n")
+    n = check_positive_int(n, "n", minimum=2)  # one neuron has no population variance
     scaled = np.rint(n * np.asarray(spec.sizes, dtype=float))
     if np.any(scaled > MAX_REGION_SIZE):
         big = int(np.argmax(scaled))

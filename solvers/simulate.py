@@ -49,7 +49,7 @@ import sympy as sp
 
 from mrdmft.theory.errors import ModelInputError
 from mrdmft.theory.gaussian import gaussian_averages
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 from .network_sampling import (
     NetworkSample,
@@ -196,8 +196,8 @@ class SimulationResult:
     message: str
 
     def _settled(self, t_settle: float) -> np.ndarray:
-        if isinstance(t_settle, bool) or not isinstance(t_settle, Real) or not math.isfinite(t_settle):
-            raise ModelInputError("t_settle", f"got {t_settle!r}", "give a finite time")
+        if isinstance(t_settle, bool) or not isinstance(t_settle, Real) or not math.isfinite(t_settle) or t_settle < 0:
+            raise ModelInputError("t_settle", f"got {t_settle!r}", "give a finite time >= 0 (0 averages the whole run)")
         mask = self.t >= t_settle
         if not mask.any():
             raise ModelInputError(
@@ -673,6 +673,7 @@ def simulate_network(
         than :data:`MAX_STEPS` steps (``t_max``) or more memory than allowed (``t_max``
         for the recordings, ``n`` for the network), checked before anything is allocated.
     """
+    spec = require_spec(spec)
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     # check the cheap arguments and the memory need before sampling a possibly large network

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from mrdmft.theory.gaussian import gaussian_averages
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 from .compiled import ModelArrays, compile_system
 from .fixed_point_inputs import as_currents, require_channels, require_no_disorder
@@ -106,6 +106,7 @@ def zero_state_stability(spec: ModelSpec) -> ZeroStateStability:
     ModelInputError
         If the model has no edges (no currents).
     """
+    spec = require_spec(spec)
     require_channels(spec)
     gains = zero_state_gains(spec)
     operator = compile_system(spec).operator(gains, ModelArrays.from_spec(spec))

@@ -42,7 +42,7 @@ import numpy as np
 import sympy as sp
 
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 from mrdmft.theory.stationary_equations import StationaryEquations, stationary_equations
 
 from .compiled import BoundSystem, ModelArrays, compile_system
@@ -891,6 +891,7 @@ def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None
         (1-3), the per-region solutions are not a consistent stationary state (4) or there
         is no stable fixed point at g = 0 (5).
     """
+    spec = require_spec(spec)
     R = spec.n_regions
     start = None
     if loop_strengths is None:

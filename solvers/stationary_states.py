@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 from .compiled import BoundSystem
 from .fixed_point_newton import levenberg_marquardt
@@ -288,6 +288,7 @@ def find_stationary_states(spec: ModelSpec, n_starts: int = DEFAULT_STARTS, seed
     ModelInputError
         Bad ``spec`` or ``n_starts``.
     """
+    spec = require_spec(spec)
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     n_starts = _check_starts(n_starts)

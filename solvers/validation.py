@@ -41,7 +41,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 from .simulate import SimulationResult, simulate_network
 
@@ -477,7 +477,7 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
         if not stable:
             raise NoPredictionError(
                 "spec", f"model {spec.name!r} has no stable fixed point at g = 0, so A has no stationary prediction",
-                "validate a model with a stable fixed point, or compare the currents over time with solve_dmft",
+                "validate a model with a stable fixed point, or compare the currents over time with `mrdmft dmft` (solve_dmft in Python)",
             )
         values = np.array([np.asarray(p.variance, dtype=float) for p in stable])
         if not np.allclose(values, values[0], rtol=A_AGREEMENT_RTOL, atol=A_AGREEMENT_RTOL):
@@ -492,7 +492,7 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
     if not report.success:
         raise NoPredictionError(
             "spec", f"no stationary prediction of A for {spec.name!r}: {report.message}",
-            "validate a model in the paper's regime, or compare the currents over time with solve_dmft",
+            "validate a model in the paper's regime, or compare the currents over time with `mrdmft dmft` (solve_dmft in Python)",
         )
     return report.A.copy()
 
@@ -662,6 +662,7 @@ def validate_A(
     ModelInputError
         Bad sizes, seeds, times, or simulation arguments; no prediction for the model.
     """
+    spec = require_spec(spec)
     if not isinstance(spec, ModelSpec):
         raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     sizes_list = _check_sizes(sizes)

@@ -7,6 +7,7 @@ on stderr, before anything is allocated or written; an interrupted report raises
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -351,3 +352,34 @@ def test_ascii_terminal_gets_escapes_not_an_internal_error(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert b"regions (\\u03b1, \\u03b2)" in done.stdout and done.stderr == b""
+
+
+@pytest.mark.parametrize(
+    "module, function, args, field",
+    [
+        ("mrdmft.solvers.fixed_points", "find_fixed_points", (None,), "spec"),
+        ("mrdmft.solvers.fixed_points", "find_fixed_points", ("two-regions",), "spec"),
+        ("mrdmft.solvers.simulate", "simulate_network", ("two-regions", 100, 5.0), "spec"),
+        ("mrdmft.solvers.dmft", "solve_dmft", ({"T": 1}, 5.0), "spec"),
+        ("mrdmft.theory.derivation", "derive", (3,), "spec"),
+        ("mrdmft.theory.modelfile", "load_model", (3,), "model"),
+    ],
+)
+def test_python_api_names_a_wrong_argument_type(module: str, function: str, args: tuple, field: str) -> None:
+    """A preset name or None where a ModelSpec is expected: ModelInputError naming the fix, not AttributeError."""
+    with pytest.raises(ModelInputError) as info:
+        getattr(importlib.import_module(module), function)(*args)
+    assert info.value.field == field and ("load_model" in info.value.fix or "preset" in info.value.fix)
+
+
+def test_simulation_api_limits_match_the_cli() -> None:
+    from mrdmft.solvers.simulate import simulate_network
+    from mrdmft.theory.modelfile import load_model
+
+    spec = load_model("two-regions")
+    with pytest.raises(ModelInputError, match="integer >= 2"):
+        simulate_network(spec, n=1, t_max=1.0)
+    run = simulate_network(spec, n=20, t_max=1.0)
+    with pytest.raises(ModelInputError) as info:
+        run.measured_A(t_settle=-5.0)
+    assert info.value.field == "t_settle"

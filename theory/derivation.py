@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from .gaussian import GaussianAverages, gaussian_averages
-from .spec import ModelSpec, Structure
+from .spec import ModelSpec, Structure, require_spec
 
 
 _LATEX_SPECIALS = {
@@ -426,4 +426,5 @@ def derive(spec: ModelSpec) -> MeanFieldSystem:
     -------
     MeanFieldSystem
     """
+    spec = require_spec(spec)
     return MeanFieldSystem(derive_structure(spec.structure), spec)

@@ -24,6 +24,7 @@ the shorthand tables may then be a string expression of them, parsed by
 from __future__ import annotations
 
 import keyword
+import os
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -103,6 +104,10 @@ def load_model(source: str | Path | None = None) -> ModelSpec:
         Missing file, unknown preset, invalid TOML, or any invalid field.
     """
     source = DEFAULT_MODEL if source is None else source
+    if not isinstance(source, (str, os.PathLike)):
+        raise ModelInputError(
+            "model", f"got {type(source).__name__} {source!r}", "give a preset name or the path to a .toml model file"
+        )
     if not str(source).strip():
         raise ModelInputError("model", "empty name", "give a path to a .toml file or a preset name; list them with `mrdmft presets`")
     path = Path(source)

@@ -595,6 +595,22 @@ def symmetric_T(a: np.ndarray, b: np.ndarray, signs: np.ndarray) -> np.ndarray:
     return T3
 
 
+def require_spec(spec: object, field: str = "spec") -> ModelSpec:
+    """Return ``spec`` if it is a :class:`ModelSpec`; otherwise say how to get one.
+
+    Raises
+    ------
+    ModelInputError
+        On ``field`` for anything else (e.g. a preset name given where a spec is expected).
+    """
+    if isinstance(spec, ModelSpec):
+        return spec
+    fix = "build it with mrdmft.load_model(...)"
+    if isinstance(spec, str):
+        fix = f"load it first: load_model({spec!r})"
+    raise ModelInputError(field, f"expected a ModelSpec, got {type(spec).__name__} {spec!r:.60}", fix)
+
+
 def dense_model(
     regions: Sequence[str],
     T3: np.ndarray,
