@@ -341,6 +341,7 @@ DENSE_ONE = 'regions = ["A"]\ng = [0.0]\nT = [[[2.0]]]\n'
         ('regions = ["A"]\ng = [0.0]\n[random]\nradius = 1.0\nseed = -3\n', "random.seed", "integer"),
         ('regions = ["A"]\ng = [0.0]\nnonlinearity = "relu"\nT = [[[2.0]]]\n', "nonlinearity", "unknown"),
         (DENSE_ONE + 'name = 3\n', "name", "not a string"),
+        (DENSE_ONE.replace('regions = ["A"]', 'name = " "\nregions = ["A"]'), "name", "is empty"),
         ('regions = ["A", "B,C", "A,B", "C"]\n[random]\nradius = 1.0\n', "regions", "invalid region name 'B,C'"),
         ('regions = ["AA", "AA;0"]\n[random]\nradius = 1.0\n', "regions", "invalid region name 'AA;0'"),
         ('regions = ["A|B"]\n[random]\nradius = 1.0\n', "regions", "invalid region name"),

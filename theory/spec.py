@@ -414,6 +414,8 @@ class ModelSpec:
             text = getattr(self, field_name)
             if not isinstance(text, str):
                 raise ModelInputError(field_name, f"{text!r} is not a string", f'write {field_name} = "..."')
+            if field_name == "name" and not text.strip():
+                raise ModelInputError("name", "is empty", 'give the model a name, e.g. name = "my model", or omit the line to use the file name')
             hidden = hidden_character(text, allowed=allowed)
             if hidden is not None:
                 raise ModelInputError(
