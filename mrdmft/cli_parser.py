@@ -48,7 +48,7 @@ examples:
   mrdmft stationary fig3-1-disorder       per-region chaos / currents phases
   mrdmft dmft single-loop --t-max 40 --out run.npz
   mrdmft simulate fig3-1 --n 2000 --t-max 100 --seed 1
-  mrdmft validate single-loop --sizes 500,1000 --seeds 4 --t-max 60
+  mrdmft validate single-loop --sizes 500,1000 --seeds 5 --t-max 60
   mrdmft report                           notebook + HTML report of the default model
 
 exit status: 0 success, 1 internal error or a solver that did not converge,

@@ -17,6 +17,10 @@ import sys
 from .cli_commands import check_out_file, load_spec, options_named, simulation_settle_time
 from .cli_output import dump_json
 
+FEW_SEEDS = 5
+"""Fewer seeds than this get a note: the standard error is then too uncertain for a sharp 3 SE test."""
+
+
 def run_validate(args: argparse.Namespace) -> int:
     """``mrdmft validate``: validation table (and N -> infinity extrapolation) of ``A``."""
     spec = load_spec(args)
@@ -74,6 +78,11 @@ def run_validate(args: argparse.Namespace) -> int:
             lines.append(f"standard error shrinks with N in every region: {payload['scatter_shrinks']}")
         else:
             lines.append("(the scatter trend and the N -> infinity extrapolation need two or more --sizes)")
+        if args.seeds < FEW_SEEDS:
+            lines.append(
+                f"note: with {args.seeds} seeds each standard error rests on {args.seeds - 1} degree(s) of freedom and "
+                f"is itself uncertain by tens of per cent, so |z| <= 3 is a loose test; use --seeds {FEW_SEEDS} or more"
+            )
         zero = [row.region for row in table.rows if row.predicted_A == 0]
         if zero:
             lines.append(

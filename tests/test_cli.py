@@ -651,3 +651,11 @@ def test_report_refuses_unsampleable_sizes_before_the_notebook(workdir: Path, ca
     )
     line = check_refused(["report", "tiny.toml", "--out", "rep"], workdir, capsys, "sizes")
     assert "gets no neurons" in line
+
+
+@pytest.mark.parametrize("seeds, noted", [(2, True), (5, False)])
+def test_validate_notes_few_seeds(capsys, seeds: int, noted: bool) -> None:
+    argv = ["validate", "single-loop", "--sizes", "60", "--seeds", str(seeds), "--t-max", "4", "--dt", "0.2", "--no-progress"]
+    status, text, _ = run(argv, capsys)
+    assert status == 0
+    assert (f"note: with {seeds} seeds each standard error rests on {seeds - 1} degree(s)" in text) is noted
