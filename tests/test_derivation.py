@@ -262,8 +262,11 @@ def test_to_latex_is_well_formed(index: int) -> None:
     assert latex.startswith("\\begin{aligned}\n") and latex.endswith("\n\\end{aligned}")
     body = latex[len("\\begin{aligned}\n") : -len("\n\\end{aligned}")]
     rows = body.split(" \\\\\n")
-    assert len(rows) == 1 + spec.n_regions + spec.n_channels  # gain, variances, current equations
-    assert all(row.count("&=") == 1 for row in rows)
+    # gain, variances, current equations, zero-state condition, Psi L (as in to_text)
+    assert len(rows) == 1 + spec.n_regions + spec.n_channels + 2
+    assert all(row.count("&=") == 1 for row in rows[:-2] + rows[-1:]) and "&\\iff" in rows[-2]
+    assert rows[-1].startswith("\\Psi L &= \\left[\\begin{") and rows[-1].count("\\psi") >= 1
+    assert derive(spec).to_latex(operator=False).count(" \\\\\n") == len(rows) - 3
     unescaped = re.sub(r"\\[{}]", "", latex)
     depth = 0
     for char in unescaped:

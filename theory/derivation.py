@@ -374,15 +374,18 @@ class MeanFieldSystem:
         lines.append("  " + sp.sstr(self.operator()))
         return "\n".join(lines)
 
-    def to_latex(self) -> str:
-        """LaTeX (one ``aligned`` block: gain, variances, current equations).
+    def to_latex(self, operator: bool = True) -> str:
+        """LaTeX (one ``aligned`` block: gain, variances, current equations, and with
+        ``operator`` the zero-state condition on ``Psi L`` and the matrix itself, as in
+        :meth:`to_text`).
 
         Region names are escaped (:func:`latex_symbol_name`), so any name is valid LaTeX.
         """
         gain = self.gain_equation()
         pairs = [(gain.lhs, gain.rhs)] + [(eq.lhs, eq.rhs) for eq in self.variance_equations()]
         pairs += list(zip(self.derivation.currents, self.current_rhs()))
-        symbols = set().union(*(sp.sympify(side).free_symbols for pair in pairs for side in pair))
+        matrix = self.operator()
+        symbols = set().union(*(sp.sympify(side).free_symbols for pair in pairs for side in pair), matrix.free_symbols)
         names = {x: tex for x in symbols if (tex := latex_symbol_name(x)) is not None}
 
         def tex(expr: sp.Expr) -> str:
@@ -391,6 +394,9 @@ class MeanFieldSystem:
         n_plain = 1 + len(self.spec.regions)
         rows = [tex(lhs) + " &= " + tex(rhs) for lhs, rhs in pairs[:n_plain]]
         rows += [r"\dot{" + tex(lhs) + "} &= " + tex(rhs) for lhs, rhs in pairs[n_plain:]]
+        if operator:
+            rows.append(r"S = 0 \text{ is unstable} &\iff \max \operatorname{Re} \operatorname{eig}(\Psi L) > 1")
+            rows.append(r"\Psi L &= " + tex(matrix))
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def to_json(self) -> str:
