@@ -558,6 +558,9 @@ class SimulationComparison:
         ``A`` of the time-averaged currents is not a stationary ``A``.
     n_runs : int
         Number of runs compared.
+    disordered : bool
+        Some region has ``g > 0``: one run's ``A`` then scatters by tens of per cent from
+        network to network at the report's sizes (the table says so).
     """
 
     regions: tuple[str, ...]
@@ -570,6 +573,7 @@ class SimulationComparison:
     source: str
     non_stationary_runs: int = 0
     n_runs: int = 1
+    disordered: bool = False
 
     @property
     def relative_error_A(self) -> np.ndarray | None:
@@ -600,6 +604,13 @@ class SimulationComparison:
                 f"t = {format_number(self.t_settle)} (oscillation, e.g. a limit cycle, or slow drift): √A of the "
                 "time-averaged currents is then not a stationary √A and the comparison is not meaningful (see the "
                 "traces; use the two-time DMFT). " + note
+            )
+        if self.disordered and self.n_runs == 1 and self.predicted_A is not None:
+            note += (
+                ". One network with disorder (g > 0): its chaotic activity makes A scatter by tens of per cent from "
+                "network to network at this N (the currents may even switch sign), so one run illustrates the theory "
+                "but does not test it; `mrdmft validate MODEL --sizes N1,N2 --seeds 5` gives mean ± s.e. over networks "
+                "and sizes"
             )
         return Table.build(headers, rows, caption=f"Simulation (t ≥ {format_number(self.t_settle)}) vs theory", note=note)
 
@@ -673,6 +684,7 @@ def compare_simulation(
         source=source,
         non_stationary_runs=sum(not _run_stationary(run, t_settle) for run in runs),
         n_runs=len(runs),
+        disordered=bool(np.any(np.asarray(spec.g) > 0)),
     )
 
 

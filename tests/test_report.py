@@ -463,3 +463,16 @@ def test_region_names_with_dollars_are_drawn_literally() -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_single_disordered_run_is_called_an_illustration() -> None:
+    """With g > 0 one network's A scatters by tens of per cent: the table must say one run is no test."""
+    t = np.linspace(0.0, 10.0, 11)
+    chaotic, quiet = load_model("single-loop"), load_model("two-regions")
+    one = [FakeRun(t, np.full((t.size, 1), 0.7))]
+    note = report.compare_simulation(chaotic, one, stationary_A=np.array([0.82])).table().note
+    assert "One network with disorder" in note and "mrdmft validate" in note
+    two = one + [FakeRun(t, np.full((t.size, 1), 0.9))]
+    assert "One network" not in report.compare_simulation(chaotic, two, stationary_A=np.array([0.82])).table().note
+    runs = [FakeRun(t, np.tile(_two_region_point(), (t.size, 1)))]
+    assert "One network" not in report.compare_simulation(quiet, runs, fixed_points=[]).table().note
