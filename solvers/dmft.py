@@ -62,6 +62,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ from mrdmft.theory.errors import ModelInputError
 from mrdmft.theory.spec import ModelSpec, Structure, require_spec
 
 from .dmft_result import DMFTResult
-from .lambdify_batched import MODULES, lambdify_batched
+from .lambdify_batched import MODULES, identifier_arguments, lambdify_batched
 
 __all__ = [
     "DMFTResult",
@@ -253,24 +254,39 @@ def compile_dmft(structure: Structure) -> CompiledDMFT:
     """Derive (cached) and lambdify the two-time DMFT expressions of a structure."""
     e = derive_dmft(structure)
     H_of_state = [h.subs(dict(zip(e.gain_symbols, e.gain))) for h in e.drive]
-    boundary_of_state = [b.subs(dict(zip(e.drives, H_of_state))) for b in e.boundary_source]
     pair_groups = [e.delta_tt, e.delta_ss, e.delta_ts, e.drives, e.drives_other, e.g_symbols, e.U_symbols]
     return CompiledDMFT(
         equations=e,
-        step=_lambdify_unpacked(
-            [e.currents, e.delta_tt, e.T_symbols, e.currents_other, e.U_symbols],
-            list(e.gain) + H_of_state + boundary_of_state,
-            "math",
+        step=_two_stage_step(
+            _lambdify_unpacked([e.currents, e.delta_tt, e.T_symbols], list(e.gain) + H_of_state, "math"),
+            _lambdify_unpacked([e.drives, e.currents_other, e.U_symbols], e.boundary_source, "math"),
+            structure.n_regions,
         ),
         disorder_point=_lambdify_unpacked([e.delta_tt, e.delta_ss, e.delta_ts, e.g_symbols], e.disorder_source, "math"),
         _row_source=_lambdify_unpacked(pair_groups, e.source, MODULES),
     )
 
 
+def _two_stage_step(state: Callable[..., list], boundary: Callable[..., list], n_regions: int) -> Callable[..., list]:
+    """``step(S, Delta_tt, T, S_other, U) -> [psi (R), H (C), sum U H S_other (R)]``.
+
+    The drives ``H`` are evaluated first and passed to the boundary source as numbers:
+    substituting their expressions into ``sum U H S'`` instead would expand it to
+    O(R^4) terms for a dense R-region graph (minutes of ``subs`` / ``lambdify`` for R >= 11).
+    """
+
+    def step(S: list, delta_tt: list, T: list, S_other: list, U: list) -> list:
+        values = state(S, delta_tt, T)
+        return values + boundary(values[n_regions:], S_other, U)
+
+    return step
+
+
 def _lambdify_unpacked(groups: list, expressions: list, modules: object) -> object:
     """Lambdification taking one sequence per group, unpacked along its first axis (empty groups allowed)."""
-    raw = sp.lambdify([list(g) if g else [sp.Dummy()] for g in groups], list(expressions), modules=modules, cse=True)
     empty = [not g for g in groups]
+    renamed, expressions = identifier_arguments(groups, expressions)
+    raw = sp.lambdify(renamed, expressions, modules=modules, cse=True)
     if not any(empty):
         return raw
 
@@ -582,10 +598,18 @@ def solve_dmft(
     spec = require_spec(spec)
     _check_grid(t_max, dt, window)
     t_max, dt = float(t_max), float(dt)
+    if progress:
+        print(
+            f"dmft: deriving and compiling the two-time equations for {spec.n_channels} currents "
+            "(once per region graph; about a minute for ~1000 currents)",
+            file=sys.stderr, flush=True,
+        )
+    started = time.perf_counter()
     S0, D0 = _initial_state(spec, initial_currents, initial_variance)
     _check_memory(spec, t_max, dt, window, max_memory_bytes)
-
     compiled = compile_dmft(spec.structure)
+    if progress:
+        print(f"dmft: equations ready ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
     packed = derive(spec).parameter_arrays()
     T_values, U_values, g = packed["T_values"], packed["U_values"], packed["g"]
     n_steps = _n_steps(t_max, dt)

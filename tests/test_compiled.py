@@ -140,3 +140,22 @@ def test_batching_equals_loop(S: np.ndarray) -> None:
         np.testing.assert_allclose(rhs[index], compiled.rhs(S[index], arrays), rtol=0, atol=1e-14)
         np.testing.assert_allclose(jac[index], compiled.jacobian(S[index], arrays), rtol=0, atol=1e-14)
         np.testing.assert_allclose(kernel.rhs(S[index][None])[0], rhs[index], rtol=0, atol=1e-13)
+
+
+def test_identifier_arguments_keep_values_and_assumptions() -> None:
+    """Renamed arguments (names that are not identifiers, empty groups) evaluate exactly like the originals."""
+    import sympy as sp
+
+    from mrdmft.solvers.lambdify_batched import identifier_arguments, lambdify_batched
+
+    x = sp.Symbol("Delta_{A}(t,t)", nonnegative=True)
+    y = sp.Symbol("S_{AB}'", real=True)
+    expressions = [sp.sqrt(x) * y, sp.erf(y) + x**2, sp.Integer(3)]
+    groups, renamed = identifier_arguments([[x], [], [y]], expressions)
+    assert [len(g) for g in groups] == [1, 1, 1] and all(s.name.isidentifier() for g in groups for s in g)
+    assert groups[0][0].is_nonnegative and groups[2][0].is_real
+    f = lambdify_batched([[x], [], [y]], expressions)
+    X, Y = np.array([[0.25], [4.0]]), np.array([[-1.5], [0.5]])
+    expected = [[float(e.subs({x: X[i, 0], y: Y[i, 0]})) for e in expressions] for i in range(2)]
+    np.testing.assert_allclose(f(X, np.zeros((2, 0)), Y), expected, rtol=1e-15, atol=0)
+    assert [float(e.subs({groups[0][0]: 0.25, groups[2][0]: -1.5})) for e in renamed] == pytest.approx(expected[0], rel=1e-15)
