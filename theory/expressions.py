@@ -93,7 +93,11 @@ def _finite(expr: sp.Expr, field: str, text: str) -> sp.Expr:
         except (OverflowError, TypeError, ValueError):
             value = complex("nan")
         if not (abs(value.real) < 1e300 and abs(value.imag) < 1e300):
-            raise ModelInputError(field, f"{text!r} does not evaluate to a finite number", "use smaller values")
+            raise ModelInputError(
+                field,
+                f"{text!r} does not evaluate to a finite number",
+                "keep values finite: no overflow, no log of 0 or of a negative number, no 1/0",
+            )
     return expr
 
 
@@ -121,7 +125,7 @@ def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: st
         right = _build(node.right, symbols, field, text)
         if isinstance(node.op, ast.Pow) and right.is_number and abs(complex(right)) > MAX_EXPONENT:
             raise ModelInputError(
-                field, f"exponent larger than {MAX_EXPONENT} in {text!r}", "use a smaller exponent"
+                field, f"exponent of magnitude larger than {MAX_EXPONENT} in {text!r}", f"use an exponent between -{MAX_EXPONENT} and {MAX_EXPONENT}"
             )
         if isinstance(node.op, ast.Div) and right.is_zero:
             raise ModelInputError(field, f"division by zero in {text!r}", "fix the expression")
@@ -135,10 +139,11 @@ def _build(node: ast.AST, symbols: Mapping[str, sp.Symbol], field: str, text: st
     ):
         return _finite(ALLOWED_FUNCTIONS[node.func.id](_build(node.args[0], symbols, field, text)), field, text)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ALLOWED_FUNCTIONS:
-        given = len(node.args) + len(node.keywords)
-        raise ModelInputError(
-            field, f"{node.func.id} takes exactly one argument, {given} given in {text!r}", f"write e.g. {node.func.id}(b)"
-        )
+        if node.keywords:
+            problem = f"{node.func.id} takes no keyword arguments in {text!r}"
+        else:
+            problem = f"{node.func.id} takes exactly one argument, {len(node.args)} given in {text!r}"
+        raise ModelInputError(field, problem, f"write e.g. {node.func.id}(b)")
     raise ModelInputError(
         field,
         f"{text!r} uses something outside the whitelist ({type(node).__name__})",
