@@ -360,10 +360,10 @@ class MeanFieldSystem:
     def to_text(self) -> str:
         """Plain-text listing of the derived equations."""
         lines = [f"# {self._header()}", ""]
-        lines.append("Gain of the nonlinearity:")
+        lines.append("Gain of the nonlinearity, a function of a region's total input variance Delta:")
         lines.append(f"  {sp.sstr(self.gain_equation())}")
         lines.append("")
-        lines.append("Structured variance per region:")
+        lines.append("Structured variance per region (called A elsewhere; it is the whole of Delta when g = 0):")
         lines += [f"  {sp.sstr(eq.lhs)} = {sp.sstr(eq.rhs)}" for eq in self.variance_equations()]
         lines.append("")
         lines.append("Current dynamics (psi_beta = psi(Delta_beta), g = 0):")
