@@ -45,6 +45,7 @@ SOLVER_ARGUMENTS = {
     "n_starts": "--starts",
     "t_settle": "--t-settle",
     "out_dir": "--out",
+    "exact_overlaps": "--exact-overlaps",
 }
 """Solver keyword → the command-line option that sets it (for error messages)."""
 

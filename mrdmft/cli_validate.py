@@ -40,7 +40,7 @@ def run_validate(args: argparse.Namespace) -> int:
         return 1
 
     progress = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.json)
-    with options_named({"t_max": "--t-max", "t_settle": "--t-settle", "dt": "--dt", "sizes": "--sizes", "seeds": "--seeds", "n": "--sizes"}):
+    with options_named({"t_max": "--t-max", "t_settle": "--t-settle", "dt": "--dt", "sizes": "--sizes", "seeds": "--seeds", "n": "--sizes", "exact_overlaps": "--exact-overlaps"}):
         table = validate_A(
             spec,
             args.sizes,

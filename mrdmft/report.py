@@ -762,18 +762,22 @@ def _check_simulated_sizes(spec: ModelSpec, simulation_n: int) -> None:
     Raises
     ------
     ModelInputError
-        On field ``sizes`` when a region would get no neuron (or too many) at
-        ``simulation_n`` neurons per unit of size.
+        On field ``sizes`` when a region would get no neuron (or too many), or fewer
+        neurons than its exact-overlap sampling needs, at ``simulation_n`` neurons per
+        unit of size.
     """
-    from mrdmft.solvers.network_sampling import region_sizes
+    from mrdmft.solvers.network_sampling import check_exact_overlaps, minimal_nn_covariance, region_sizes
 
     try:
-        region_sizes(spec, simulation_n)
+        check_exact_overlaps(spec, region_sizes(spec, simulation_n), minimal_nn_covariance(spec))
     except ModelInputError as err:
+        if err.field not in ("n", "exact_overlaps"):
+            raise
         raise ModelInputError(
             "sizes",
-            f"{err.problem} (the report simulates n = {simulation_n} neurons per unit of size)",
-            f"give sizes with min(sizes) * {simulation_n} >= 1 and similar magnitudes, e.g. sizes = [1.0, 0.5]",
+            f"{err.problem} (the report simulates n = {simulation_n} neurons per unit of size, with exact overlaps)",
+            "give region sizes of similar magnitude, e.g. sizes = [1.0, 0.5]; for extreme sizes use "
+            "`mrdmft simulate MODEL --n N` with a larger N",
         ) from None
 
 

@@ -114,11 +114,37 @@ def region_sizes(spec: ModelSpec, n: int) -> np.ndarray:
     sizes = scaled.astype(np.int64)
     if np.any(sizes < 1):
         small = spec.regions[int(np.argmin(sizes))]
-        raise ModelInputError("n", f"region {small} gets no neurons at n = {n}", "increase n so that n * sizes >= 1")
+        raise ModelInputError(
+            "n", f"region {small} gets no neurons at n = {n}", "use a larger network size: n times the smallest region size must be at least 1"
+        )
     return sizes
 
 
 # ---------------------------------------------------------------------- checks
+def check_exact_overlaps(spec: ModelSpec, sizes: np.ndarray, covariance: np.ndarray) -> None:
+    """Refuse exact overlaps where a region has fewer neurons than independent vector directions.
+
+    Whitening ``k`` Gaussian directions (the rank of the region's joint covariance of
+    its ``n``, ``m`` vectors) over ``N`` neurons needs ``N >= k``. Checked before any
+    vector or coupling is drawn.
+
+    Raises
+    ------
+    ModelInputError
+        On field ``exact_overlaps``.
+    """
+    for r, channels in enumerate(region_channels(spec)):
+        joint = joint_covariance(spec, covariance, r, channels)
+        k = _sqrt_factor(joint).shape[1] if joint.size else 0
+        if k > int(sizes[r]):
+            raise ModelInputError(
+                "exact_overlaps",
+                f"region {spec.regions[r]} has {int(sizes[r])} neurons but {k} independent vector directions",
+                f"give region {spec.regions[r]} at least {k} neurons, i.e. a larger network size n, or sample "
+                "i.i.d. vectors without exact overlaps",
+            )
+
+
 def check_positive_int(value: object, field: str, minimum: int = 1) -> int:
     """Return ``value`` as an int ``>= minimum`` or raise :class:`ModelInputError`."""
     if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < minimum:
@@ -478,6 +504,8 @@ def sample_network(
         max_memory_bytes,
     )
     covariance = minimal_nn_covariance(spec) if nn_covariance is None else validate_nn_covariance(spec, nn_covariance)
+    if exact_overlaps:
+        check_exact_overlaps(spec, sizes, covariance)
     streams = random_streams(seed)
     vector_streams = streams["vectors"].spawn(spec.n_regions)
     coupling_streams = streams["couplings"].spawn(spec.n_regions)
@@ -492,12 +520,6 @@ def sample_network(
         joint = joint_covariance(spec, covariance, r, channels)
         factor = _sqrt_factor(joint) if joint.size else np.zeros((0, 0))
         k = factor.shape[1]
-        if exact_overlaps and k > N:
-            raise ModelInputError(
-                "exact_overlaps",
-                f"region {spec.regions[r]} has {N} neurons but {k} independent vector directions",
-                f"use n with round(n * size) >= {k}, or exact_overlaps=False",
-            )
         Z = np.random.default_rng(vector_streams[r]).standard_normal((N, k))
         if exact_overlaps and k:
             Z = _whiten(Z)

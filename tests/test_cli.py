@@ -643,14 +643,28 @@ def test_report_accepts_no_progress_like_the_other_commands() -> None:
     assert parser.parse_args(["report"]).quiet is False
 
 
-@pytest.mark.parametrize("sizes", ["[1.0, 1e-6]", "[1e-300, 1.0]"])
-def test_report_refuses_unsampleable_sizes_before_the_notebook(workdir: Path, capsys, sizes: str) -> None:
-    """A region with no neuron at the report's n is bad input (exit 2, field sizes), not a failed cell."""
+@pytest.mark.parametrize(
+    "sizes, problem",
+    [("[1.0, 1e-6]", "gets no neurons"), ("[1e-300, 1.0]", "gets no neurons"),
+     ("[0.0005, 1.0]", "2 neurons but 4 independent vector directions")],
+)
+def test_report_refuses_unsampleable_sizes_before_the_notebook(workdir: Path, capsys, sizes: str, problem: str) -> None:
+    """A region with no neuron, or fewer than its exact-overlap sampling needs, at the report's n is bad
+    input (exit 2, field sizes), not a failed cell."""
     (workdir / "tiny.toml").write_text(
         f'name = "tiny"\nregions = ["A", "B"]\nsizes = {sizes}\n[symmetric]\na = [2.0, 2.0]\nb = [0.5, 0.5]\n'
     )
     line = check_refused(["report", "tiny.toml", "--out", "rep"], workdir, capsys, "sizes")
-    assert "gets no neurons" in line
+    assert problem in line
+
+
+def test_validate_names_the_exact_overlaps_option(workdir: Path, capsys) -> None:
+    (workdir / "tiny.toml").write_text(
+        'name = "tiny"\nregions = ["A", "B"]\nsizes = [0.001, 1.0]\n[symmetric]\na = [2.0, 2.0]\nb = [0.5, 0.5]\n'
+    )
+    argv = ["validate", "tiny.toml", "--sizes", "2000,3000", "--t-max", "5", "--exact-overlaps"]
+    line = check_refused(argv, workdir, capsys, "--exact-overlaps")
+    assert "without exact overlaps" in line and "=False" not in line
 
 
 @pytest.mark.parametrize("seeds, noted", [(2, True), (5, False)])
