@@ -419,6 +419,9 @@ def test_memory_error_names_need_and_suggests_window() -> None:
     assert f"needs {needed / 2**30:.3g} GiB" in error.problem and "limit 954 MiB" in error.problem
     assert "window=1200" in error.fix
     assert "\n" not in error.one_line()
+    with pytest.raises(ModelInputError) as info:  # a run shorter than any useful window: dt is the fix
+        solve_dmft(spec, t_max=5.0, dt=1e-4, max_memory_bytes=10**9)
+    assert info.value.field == "dt" and "larger dt" in info.value.fix and "window" not in info.value.fix
     with pytest.raises(ModelInputError, match="window"):
         required_memory_bytes(2, 10.0, 0.1, window=0)
     with pytest.raises(ModelInputError, match="n_regions"):
