@@ -269,6 +269,22 @@ def run_stability(args: argparse.Namespace) -> int:
     return 0
 
 
+THRESHOLD_NOTE_TOL = 1e-6
+"""``stability`` spells out Re lambda - 1 when it is smaller than this (six digits would show 1)."""
+
+
+def _threshold_note(re: float) -> list[str]:
+    """A note when the leading eigenvalue sits at the threshold Re lambda = 1 to within printing precision."""
+    margin = re - 1.0
+    if abs(margin) >= THRESHOLD_NOTE_TOL:
+        return []
+    return [
+        f"note: Re lambda - 1 = {margin:.3g}: the zero state is at the threshold, where dS/dt is cubic in S; "
+        "fixed-points calls Jacobian eigenvalues within its tolerance of 0 (default 1e-7) marginal, so it may "
+        "list S = 0 as marginal (stable), and nonzero fixed points have A of order Re lambda - 1"
+    ]
+
+
 def render_stability(spec: "ModelSpec", payload: dict) -> str:
     """Human output of ``stability``."""
     re, im = payload["leading_eigenvalue"]
@@ -277,6 +293,7 @@ def render_stability(spec: "ModelSpec", payload: dict) -> str:
         _headline(spec),
         f"quiescent state S = 0 is {verdict}: leading eigenvalue of Psi L = {format_number(re)} "
         f"{'-' if im < 0 else '+'} {format_number(abs(im))}i (unstable iff Re > 1)",
+        *_threshold_note(re),
         "",
         format_table(["region", "g", "psi"], region_rows(spec.regions, {"g": list(spec.g), "psi": payload["gain"]})),
         "",

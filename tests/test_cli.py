@@ -673,3 +673,15 @@ def test_validate_notes_few_seeds(capsys, seeds: int, noted: bool) -> None:
     status, text, _ = run(argv, capsys)
     assert status == 0
     assert (f"note: with {seeds} seeds each standard error rests on {seeds - 1} degree(s)" in text) is noted
+
+
+@pytest.mark.parametrize("strength, noted", [("1.00000005", True), ("0.9999999", True), ("1.001", False)])
+def test_stability_spells_out_a_threshold_eigenvalue(workdir: Path, capsys, strength: str, noted: bool) -> None:
+    """Six digits print 1 for Re lambda = 1 + 5e-8: the margin is stated where fixed-points' tolerance blurs it."""
+    (workdir / "loop.toml").write_text(f'name = "loop"\nregions = ["X"]\ng = [0.0]\nT = [[[{strength}]]]\n')
+    status, text, _ = run(["stability", "loop.toml"], capsys)
+    assert status == 0 and ("note: Re lambda - 1 = " in text) is noted
+    if noted:
+        margin = float(text.split("note: Re lambda - 1 = ")[1].split(":")[0])
+        # leading eigenvalue of Psi L at S = 0 is psi(0) * T = T (psi(0) = 1 for tanh)
+        assert margin == pytest.approx(float(strength) - 1.0, rel=1e-2)
