@@ -425,9 +425,9 @@ def zero_state_summary(result: Any) -> str:
     if bool(result.zero_state_stable):
         return text + "Since $\\mathrm{Re}\\,\\lambda_1 < 1$ the quiescent state $S = 0$ is linearly stable."
     kind = (
-        "a complex pair crossed, which creates limit cycles"
+        "a complex pair crossed, which creates oscillating currents (limit cycles when g = 0)"
         if abs(lead.imag) > 1e-9 * max(1.0, abs(lead.real))
-        else "a real eigenvalue crossed, which creates fixed points"
+        else "a real eigenvalue crossed, which creates static nonzero currents (fixed points when g = 0)"
     )
     return text + f"Since $\\mathrm{{Re}}\\,\\lambda_1 > 1$ the quiescent state $S = 0$ is unstable: {kind}."
 
@@ -541,6 +541,9 @@ class SimulationComparison:
         Time averages use ``t >= t_settle``.
     measured_A : numpy.ndarray, shape (R,)
         Mean over runs of ``A^alpha = sum U Sbar Sbar`` of the time-averaged currents.
+    time_averaged_A : numpy.ndarray, shape (R,)
+        Mean over runs of the time average of ``A^alpha(t) = sum U S(t) S(t)``; equal to
+        ``measured_A`` for static currents, larger when they oscillate or fluctuate.
     measured_root_A_sem : numpy.ndarray, shape (R,)
         Standard error over runs of ``sqrt(A^alpha)`` (NaN for one run).
     measured_currents : numpy.ndarray, shape (C,)
@@ -566,6 +569,7 @@ class SimulationComparison:
     regions: tuple[str, ...]
     t_settle: float
     measured_A: np.ndarray
+    time_averaged_A: np.ndarray
     measured_root_A_sem: np.ndarray
     measured_currents: np.ndarray
     predicted_A: np.ndarray | None
@@ -586,18 +590,23 @@ class SimulationComparison:
     def table(self) -> Table:
         """Measured vs predicted ``sqrt(A^alpha)`` per region."""
         root_measured = np.sqrt(np.clip(self.measured_A, 0.0, None))
+        root_of_mean = np.sqrt(np.clip(self.time_averaged_A, 0.0, None))
         if self.predicted_A is None:
-            rows = [[r, root_measured[k], self.measured_root_A_sem[k], "—", "—"] for k, r in enumerate(self.regions)]
+            rows = [[r, root_measured[k], self.measured_root_A_sem[k], root_of_mean[k], "—", "—"]
+                    for k, r in enumerate(self.regions)]
         else:
             root_predicted = np.sqrt(np.clip(self.predicted_A, 0.0, None))
             error = self.relative_error_A
             rows = [
-                [r, root_measured[k], self.measured_root_A_sem[k], root_predicted[k],
+                [r, root_measured[k], self.measured_root_A_sem[k], root_of_mean[k], root_predicted[k],
                  f"{100 * error[k]:+.1f} %".replace("-", "−") if np.isfinite(error[k]) else "—"]
                 for k, r in enumerate(self.regions)
             ]
-        headers = ["region", "√A measured", "s.e. (runs)", "√A predicted", "rel. error of A"]
-        note = f"prediction: {self.source}"
+        headers = ["region", "√A measured", "s.e. (runs)", "√⟨A(t)⟩", "√A predicted", "rel. error of A"]
+        note = (
+            "√A measured: of the time-averaged currents (the stationary A of THEORY §4); √⟨A(t)⟩: time average of "
+            f"A(t), larger when the currents fluctuate or oscillate. Prediction: {self.source}"
+        )
         if self.non_stationary_runs:
             note = (
                 f"WARNING: the currents of {self.non_stationary_runs} of {self.n_runs} runs are NOT stationary after "
@@ -656,6 +665,10 @@ def compare_simulation(
     t_settle = 0.5 * t_end if t_settle is None else float(t_settle)
     averages = [np.asarray(run.currents)[np.asarray(run.t) >= t_settle].mean(axis=0) for run in runs]
     measured = structured_variance(spec, np.array(averages))
+    mean_of_A = np.mean(
+        [structured_variance(spec, np.asarray(run.currents)[np.asarray(run.t) >= t_settle]).mean(axis=0) for run in runs],
+        axis=0,
+    )
     root = np.sqrt(np.clip(measured, 0.0, None))
     sem = root.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.full(len(regions), np.nan)
     matched = [match_fixed_point(spec, fixed_points, s) for s in averages] if fixed_points is not None else []
@@ -677,6 +690,7 @@ def compare_simulation(
         regions=regions,
         t_settle=t_settle,
         measured_A=measured.mean(axis=0),
+        time_averaged_A=mean_of_A,
         measured_root_A_sem=sem,
         measured_currents=averages[0],
         predicted_A=predicted_A,

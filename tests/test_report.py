@@ -69,7 +69,7 @@ def test_build_report_two_regions(tmp_path: Path, capsys: pytest.CaptureFixture[
     fixed_point_text = _text_outputs(nb, "Fixed points of the current equations")[0]
     assert f"{TWO_REGIONS_A:.4g}" in fixed_point_text
     comparison_rows = [re.split(r"\s{2,}", line.strip()) for line in _text_outputs(nb, "√A predicted")[0].splitlines()]
-    predicted = {row[0]: row[3] for row in comparison_rows if row[0] in ("A", "B")}
+    predicted = {row[0]: row[4] for row in comparison_rows if row[0] in ("A", "B")}
     assert predicted == {"A": f"{math.sqrt(TWO_REGIONS_A):.4g}", "B": f"{math.sqrt(TWO_REGIONS_A):.4g}"}
 
     html = html_path.read_text()
@@ -318,7 +318,7 @@ def test_zero_state_summary_names_the_crossing() -> None:
         zero_state_stable: bool
 
     assert "limit cycles" in report.zero_state_summary(Zero(1.5 + 0.7j, False))
-    assert "creates fixed points" in report.zero_state_summary(Zero(2.0 + 0j, False))
+    assert "creates static nonzero currents (fixed points when g = 0)" in report.zero_state_summary(Zero(2.0 + 0j, False))
     assert "linearly stable" in report.zero_state_summary(Zero(0.5 + 0j, True))
 
 
@@ -372,7 +372,7 @@ def test_compare_simulation_falls_back_to_stationary_then_none() -> None:
     assert stationary.t_settle == 5.0
     none = report.compare_simulation(spec, runs)
     assert none.predicted_A is None and none.relative_error_A is None
-    assert none.table().rows[0][3] == "—"
+    assert none.table().rows[0][4] == "—"
 
 
 def test_structured_variance_matches_sum_of_squares() -> None:
@@ -476,3 +476,15 @@ def test_single_disordered_run_is_called_an_illustration() -> None:
     assert "One network" not in report.compare_simulation(chaotic, two, stationary_A=np.array([0.82])).table().note
     runs = [FakeRun(t, np.tile(_two_region_point(), (t.size, 1)))]
     assert "One network" not in report.compare_simulation(quiet, runs, fixed_points=[]).table().note
+
+
+def test_oscillating_currents_show_both_variances() -> None:
+    """Currents flipping sign: A of the time-averaged currents is 0, the time average of A(t) is S^2."""
+    spec = load_model("single-loop")
+    t = np.linspace(0.0, 10.0, 101)
+    flipping = [FakeRun(t, np.where(np.arange(t.size) % 2 == 0, 0.9, -0.9)[:, None])]
+    comparison = report.compare_simulation(spec, flipping, stationary_A=np.array([0.81]), t_settle=0.0)
+    np.testing.assert_allclose(comparison.time_averaged_A, [0.81], rtol=1e-12)
+    assert comparison.measured_A[0] == pytest.approx(0.81 / 101**2, rel=1e-9)  # one unpaired sample of 101
+    row = comparison.table().rows[0]
+    assert float(row[3]) == pytest.approx(0.9, rel=1e-3) and float(row[1]) == pytest.approx(0.9 / 101, rel=1e-3)
