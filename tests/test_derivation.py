@@ -334,3 +334,10 @@ def test_accepted_region_names_never_give_two_quantities_one_symbol(names: list[
     derivation = derive_structure(Structure(tuple(names), dense_edges(names)))
     symbols = [*derivation.currents, *derivation.T_symbols, *derivation.U_symbols, *derivation.g_symbols]
     assert len({x.name for x in symbols}) == len(symbols)
+
+
+def test_notebook_display_leaves_out_large_psi_l() -> None:
+    """The notebook shows Psi L in full for small models only (fig3-1 has a 25 x 25 matrix)."""
+    small, large = derive(load_model("two-regions")), derive(load_model("fig3-1"))
+    assert r"\Psi L &= " in small._repr_latex_() and r"\Psi L &= " not in large._repr_latex_()
+    assert r"\iff" in large._repr_latex_() and r"\Psi L &= " in large.to_latex()

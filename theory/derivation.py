@@ -34,6 +34,8 @@ _LATEX_SPECIALS = {
     "#": r"\#", "%": r"\%", "&": r"\&", "^": r"\hat{}", "~": r"\sim{}", " ": r"\ ",
 }
 _LATEX_BASES = {"S": "S", "T": "T", "U": "U", "g": "g", "psi": r"\psi", "Delta": r"\Delta"}
+MATRIX_DISPLAY_MAX = 9
+"""Largest ``Psi L`` (rows) the notebook display of a derivation shows in full."""
 _BRACED_BASES = ("S", "T", "U")  # symbols built as base_{label} / base^{label}
 
 
@@ -374,18 +376,21 @@ class MeanFieldSystem:
         lines.append("  " + sp.sstr(self.operator()))
         return "\n".join(lines)
 
-    def to_latex(self, operator: bool = True) -> str:
+    def to_latex(self, operator: bool = True, matrix: bool = True) -> str:
         """LaTeX (one ``aligned`` block: gain, variances, current equations, and with
-        ``operator`` the zero-state condition on ``Psi L`` and the matrix itself, as in
-        :meth:`to_text`).
+        ``operator`` the zero-state condition on ``Psi L`` and, with ``matrix``, the matrix
+        itself, as in :meth:`to_text`; the notebook display leaves out matrices with more
+        than :data:`MATRIX_DISPLAY_MAX` rows).
 
         Region names are escaped (:func:`latex_symbol_name`), so any name is valid LaTeX.
         """
         gain = self.gain_equation()
         pairs = [(gain.lhs, gain.rhs)] + [(eq.lhs, eq.rhs) for eq in self.variance_equations()]
         pairs += list(zip(self.derivation.currents, self.current_rhs()))
-        matrix = self.operator()
-        symbols = set().union(*(sp.sympify(side).free_symbols for pair in pairs for side in pair), matrix.free_symbols)
+        operator_matrix = self.operator()
+        symbols = set().union(
+            *(sp.sympify(side).free_symbols for pair in pairs for side in pair), operator_matrix.free_symbols
+        )
         names = {x: tex for x in symbols if (tex := latex_symbol_name(x)) is not None}
 
         def tex(expr: sp.Expr) -> str:
@@ -396,7 +401,8 @@ class MeanFieldSystem:
         rows += [r"\dot{" + tex(lhs) + "} &= " + tex(rhs) for lhs, rhs in pairs[n_plain:]]
         if operator:
             rows.append(r"S = 0 \text{ is unstable} &\iff \max \operatorname{Re} \operatorname{eig}(\Psi L) > 1")
-            rows.append(r"\Psi L &= " + tex(matrix))
+            if matrix:
+                rows.append(r"\Psi L &= " + tex(operator_matrix))
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def to_json(self) -> str:
@@ -414,7 +420,8 @@ class MeanFieldSystem:
         return json.dumps(payload, indent=2)
 
     def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex() + "$$"
+        # Psi L itself only while it is small enough to read (C <= MATRIX_DISPLAY_MAX currents)
+        return "$$" + self.to_latex(matrix=self.spec.n_channels <= MATRIX_DISPLAY_MAX) + "$$"
 
     def __repr__(self) -> str:
         return f"MeanFieldSystem(model={self.spec.name!r}, regions={len(self.spec.regions)}, currents={self.spec.n_channels})"
