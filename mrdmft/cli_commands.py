@@ -231,10 +231,23 @@ def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int
     """Human output of ``fixed-points``: a summary table, then currents of the first ``show``."""
     points = payload["fixed_points"]
     n_stable = sum(bool(p["stable"]) for p in points)
+    n_marginal = sum(p.get("classification") == "marginal" for p in points)
+    notes = [payload["message"].split("; ", 1)[1]] if "; " in payload.get("message", "") else []
+    if n_stable == 0:
+        notes.append(
+            "no stable fixed point: the currents cannot settle, so they oscillate or wander; "
+            "`mrdmft simulate` or `mrdmft dmft` shows what they do"
+        )
+    if n_marginal > 1:
+        notes.append(
+            f"the {n_marginal} marginal points sample continuous manifolds of fixed points (zero modes along "
+            "them, THEORY section 5): random starts land on different points of the same manifolds"
+        )
     lines = [
         _headline(spec),
-        f"{len(points)} distinct fixed points from {starts} starts (seed {seed}), {n_stable} stable or marginal",
-        *([f"note: {payload['message'].split('; ', 1)[1]}"] if "; " in payload.get("message", "") else []),
+        f"{_count(len(points), 'distinct fixed point')} from {_count(starts, 'start')} (seed {seed}), "
+        f"{n_stable} stable or marginal",
+        *[f"note: {note}" for note in notes],
         f"(stable: every Jacobian eigenvalue has Re < -{payload.get('eig_tol', 1e-7):g}; marginal: none above "
         f"+{payload.get('eig_tol', 1e-7):g} but some zero modes, as along a manifold of fixed points; "
         "A = sum U S S per region)",

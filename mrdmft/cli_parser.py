@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the connectivity and initial state (default: 0)")
     p.add_argument("--dt", type=bounded(float, "--dt", "0.05", 0, strict=True), default=0.05,
                    help="time step (default: 0.05)")
-    p.add_argument("--t-settle", type=bounded(float, "--t-settle", "50", 0, strict=False), default=None,
+    p.add_argument("--t-settle", type=bounded(float, "--t-settle", "0", 0, strict=False), default=None,
                    help="average the currents over t >= T_SETTLE (default: T_MAX / 2)")
     p.add_argument("--float32", action="store_true", help="simulate in single precision (faster, less memory)")
     _add_progress(p)
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sampled networks per size, seeds 0 .. SEEDS-1 (default: 5; >= 2 for a standard error)")
     p.add_argument("--t-max", type=bounded(float, "--t-max", "150", 0, strict=True), required=True,
                    help="simulated time of every network")
-    p.add_argument("--t-settle", type=bounded(float, "--t-settle", "50", 0, strict=False), default=None,
+    p.add_argument("--t-settle", type=bounded(float, "--t-settle", "0", 0, strict=False), default=None,
                    help="average the currents over t >= T_SETTLE (default: T_MAX / 2)")
     p.add_argument("--dt", type=bounded(float, "--dt", "0.05", 0, strict=True), default=0.05,
                    help="time step (default: 0.05)")

@@ -434,12 +434,12 @@ def find_fixed_points(
     else:
         status, text = 2, "no random start converged; only S = 0 is reported"
     message = (
-        f"{len(found)} distinct fixed points ({n_stable} stable or marginal) from {n_starts} random starts "
+        f"{len(found)} distinct fixed point{'s' * (len(found) != 1)} ({n_stable} stable or marginal) from {n_starts} random starts "
         f"and S = 0; {text} (residual_tol {residual_tol:g})"
     )
     if n_unsettled:
         message += (
-            f"; {n_unsettled} distinct end points of converged starts are not listed: they met the residual "
+            f"; {n_unsettled} distinct end point{'s' * (n_unsettled != 1)} of converged starts not listed: they met the residual "
             f"tolerance while still moving (Newton steps up to {distance.max():.2g} long) towards a degenerate root, "
             "e.g. at a loop of strength exactly 1, where dS/dt vanishes faster than linearly"
         )

@@ -685,3 +685,15 @@ def test_stability_spells_out_a_threshold_eigenvalue(workdir: Path, capsys, stre
         margin = float(text.split("note: Re lambda - 1 = ")[1].split(":")[0])
         # leading eigenvalue of Psi L at S = 0 is psi(0) * T = T (psi(0) = 1 for tanh)
         assert margin == pytest.approx(float(strength) - 1.0, rel=1e-2)
+
+
+def test_fixed_points_notes_manifolds_and_missing_stable_points(workdir: Path, capsys) -> None:
+    status, text, _ = run(["fixed-points", "fig3-1", "--starts", "20"], capsys)
+    assert status == 0 and "marginal points sample continuous manifolds" in text
+    (workdir / "r5.toml").write_text(
+        'name = "r5"\nregions = ["A", "B", "C", "D", "E"]\ng = [0.0, 0.0, 0.0, 0.0, 0.0]\n[random]\nradius = 2.0\nseed = 0\n'
+    )
+    status, text, _ = run(["fixed-points", "r5.toml", "--starts", "50"], capsys)
+    assert status == 0 and ", 0 stable or marginal" in text and "note: no stable fixed point" in text
+    status, text, _ = run(["fixed-points", "two-regions", "--starts", "1"], capsys)
+    assert "from 1 start (seed 0)" in text
