@@ -366,6 +366,13 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
         if entry.get("success") is False:
             notes.append(f"  region {r}: {entry.get('message', 'no solution')}")
     lines += ["", format_table(header, rows)]
+    unpinned = [r for r in spec.regions if (regions.get(r, {}).get("loop_strength") or 0.0) <= 1.0 and r in regions]
+    if unpinned:
+        lines += [
+            "",
+            f"note: region(s) {', '.join(unpinned)} have no loop stronger than 1, so they never carry currents: "
+            "their g_chaos_onset = g_currents_vanish = 1 is the transition to chaos of an isolated random network",
+        ]
     check = payload.get("consistency")
     if check:
         lines += ["", f"checked: the regions form one stationary state of the model ({check.get('detail')})"]

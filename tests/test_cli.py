@@ -697,3 +697,11 @@ def test_fixed_points_notes_manifolds_and_missing_stable_points(workdir: Path, c
     assert status == 0 and ", 0 stable or marginal" in text and "note: no stable fixed point" in text
     status, text, _ = run(["fixed-points", "two-regions", "--starts", "1"], capsys)
     assert "from 1 start (seed 0)" in text
+
+
+def test_stationary_explains_unpinned_regions(workdir: Path, capsys) -> None:
+    (workdir / "nl.toml").write_text('name = "nl"\nregions = ["A", "B"]\ng = [0.5, 1.5]\n[symmetric]\na = [2.0, 0.0]\nb = [0.0, 0.0]\n')
+    status, text, _ = run(["stationary", "nl.toml"], capsys)
+    assert status == 0 and "note: region(s) B have no loop stronger than 1" in text
+    status, text, _ = run(["stationary", "single-loop"], capsys)
+    assert "no loop stronger" not in text
