@@ -358,7 +358,15 @@ def region_table(spec: ModelSpec) -> Table:
         headers += ["a_α (self loop)", "b_α (cross loop)", "ψ⁻¹(1/max(a, b)) (paper-regime check)"]
         columns += [loops.a, loops.b, pinned]
     rows = [[name, *(col[r] for col in columns)] for r, name in enumerate(spec.regions)]
-    return Table.build(headers, rows, caption="Regions", note=loops.note)
+    note = loops.note
+    if loops.a is not None and loops.b is not None:
+        note = (
+            (note + ". " if note else "")
+            + "ψ⁻¹(1/max(a, b)): the A of a region whose gain is pinned by its strongest loop, the paper's formula "
+            "(THEORY §5, 0 when no loop exceeds 1); it holds in the paper's regime and is shown only for comparison "
+            "with the fixed points below, which the solver finds without assuming it"
+        )
+    return Table.build(headers, rows, caption="Regions", note=note)
 
 
 def loop_table(spec: ModelSpec) -> Table:
