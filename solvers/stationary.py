@@ -76,11 +76,12 @@ ZERO_STATE_TOL = 1e-9
 _QUADRATURE_NODES = 24
 _QUADRATURE_SPAN = 1.0  # use quadrature when Delta0 - Delta_inf <= this
 _BISECTION_STEPS = 200
-#: A region whose structured variance at the g = 0 fixed point is below this has no active loop.
-#: At a loop of strength exactly 1 the fixed-point residual is (pi/4) S^3, so points with
-#: |S| up to 5e-4 (A up to 2.5e-7) pass the residual test 1e-10 without being distinct from
-#: S = 0; loops with lambda - 1 below ~1e-6 (A = psi^-1(1/lambda) < 1e-6) are not resolved.
-LOOP_A_TOLERANCE = 1e-6
+#: A region whose structured variance at the g = 0 fixed point is below this has no active loop
+#: (A ~ (4/pi)(lambda - 1) near threshold, so loops with lambda - 1 below ~1e-10 count as
+#: threshold loops, like ZERO_STATE_TOL). Points that only met the residual test near the
+#: degenerate root of a loop of strength exactly 1 are no longer fixed points
+#: (:func:`~mrdmft.solvers.fixed_points.settled_roots`), so no larger margin is needed.
+LOOP_A_TOLERANCE = 1e-10
 
 
 # ---------------------------------------------------------------------------- results

@@ -305,10 +305,16 @@ def test_loop_strengths_from_fixed_points_are_max_a_b(paper_cases):
     np.testing.assert_allclose(report.loop_strengths, np.maximum(case["a"], case["b"]), rtol=1e-8)
 
 
-@pytest.mark.parametrize(("loop", "g", "phase"), [(1.0, 0.5, "quiescent"), (1.0, 1.5, "chaos"), (1.01, 0.5, "static")])
+@pytest.mark.parametrize(
+    ("loop", "g", "phase"),
+    [(1.0, 0.5, "quiescent"), (1.0, 1.5, "chaos"), (1.01, 0.5, "static"), (1.0000001, 0.0, "static"),
+     (1.0000005, 0.5, "static")],
+)
 def test_marginal_loop_is_not_mistaken_for_an_active_one(loop: float, g: float, phase: str) -> None:
     """At T = 1 exactly the g = 0 'fixed point' S ~ 4e-5 passes the residual test ((pi/4) S^3 < 1e-10)
-    but is S = 0 within resolution: the region has no loop, not a static state with A ~ 1e-9."""
+    but is S = 0 within resolution: the region has no loop, not a static state with A ~ 1e-9. Just
+    above threshold (lambda - 1 = 1e-7) the loop is active and A = (2/pi)(lambda^2 - 1) - g^2 asin(...)
+    (stationary static phase) is resolved."""
     from mrdmft.solvers.stationary import stationary_regions
     from mrdmft.theory.spec import dense_model
 
@@ -316,6 +322,7 @@ def test_marginal_loop_is_not_mistaken_for_an_active_one(loop: float, g: float, 
     solution = report.solutions[0]
     assert solution.phase == phase
     if phase == "static":
-        assert solution.A > 1e-3
+        exact = 2.0 / np.pi * (loop**2 - 1.0 - g**2 * np.arcsin(1.0 - 1.0 / loop**2))  # THEORY §4, A_static
+        assert solution.A == pytest.approx(exact, rel=1e-3)
     else:
         assert solution.A == 0.0
