@@ -373,6 +373,14 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
             f"note: region(s) {', '.join(unpinned)} have no loop stronger than 1, so they never carry currents: "
             "their g_chaos_onset = g_currents_vanish = 1 is the transition to chaos of an isolated random network",
         ]
+    driven = [r for r in spec.regions if r in regions and r not in unpinned
+              and regions[r].get("g_chaos_onset") is None and payload.get("loop_source") != "self-consistent"]
+    if driven:
+        lines += [
+            "",
+            f"note: region(s) {', '.join(driven)} read out no current that lies on a loop (driven feed-forward): "
+            "their gain is set by their input, not pinned by a loop, so the transition values of g are not defined",
+        ]
     check = payload.get("consistency")
     if check:
         lines += ["", f"checked: the regions form one stationary state of the model ({check.get('detail')})"]

@@ -668,6 +668,24 @@ def _stable_fixed_point(spec: ModelSpec) -> object | None:
     return stable[0] if stable else None
 
 
+def regions_on_loops(spec: ModelSpec) -> np.ndarray:
+    """Which regions read out a current that lies on a loop of the channel graph, (R,) bool.
+
+    Channel ``f`` feeds channel ``e`` when ``T_{ef} != 0``; ``dS_e/dt`` carries the gain of
+    the region ``e`` is read out from. A region whose channels are all downstream of the
+    loops (feed-forward, e.g. ``A -> B`` driven by a self-loop of ``A``) has its gain set by
+    its input, not pinned by a loop (THEORY §5), so the per-region transition values of
+    ``g`` do not apply to it.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    linked = np.asarray(spec.T) != 0
+    _, labels = connected_components(csr_matrix(linked), directed=True, connection="strong")
+    on_cycle = (np.bincount(labels)[labels] > 1) | np.diag(linked)
+    return np.bincount(spec.channel_source[on_cycle], minlength=spec.n_regions) > 0
+
+
 def _loop_strengths_of(point: object, spec: ModelSpec) -> np.ndarray:
     """``1 / psi^alpha`` of a fixed point where ``A^alpha > LOOP_A_TOLERANCE``, else 0."""
     gain = _per_region(getattr(point, "gain"), spec)
@@ -919,6 +937,7 @@ def stationary_regions(spec: ModelSpec, loop_strengths: np.ndarray | None = None
             fallback = self_consistent_report(spec) if loop_strengths is None else None
             return fallback or _failed_report(spec, lam, source, INCONSISTENT, consistency)
     transitions = np.array([transition_values(value, spec.nonlinearity) for value in lam]).reshape(R, 2)
+    transitions[~regions_on_loops(spec)] = np.nan  # a driven region's gain is not pinned by a loop of its own
     return StationaryReport(
         model=spec.name,
         regions=tuple(spec.regions),

@@ -326,3 +326,20 @@ def test_marginal_loop_is_not_mistaken_for_an_active_one(loop: float, g: float, 
         assert solution.A == pytest.approx(exact, rel=1e-3)
     else:
         assert solution.A == 0.0
+
+
+def test_driven_regions_have_no_transition_values() -> None:
+    """A -> A loop (2.0) drives A -> B -> C: only A is pinned by a loop; B and C get NaN transitions
+    (their 1 / psi is not a loop strength), A keeps (2 lambda^2 - 1)^(1/4)."""
+    from mrdmft.solvers.stationary import regions_on_loops, stationary_regions
+    from mrdmft.theory.modelfile import model_from_table
+
+    spec = model_from_table({
+        "name": "feed-forward", "regions": ["A", "B", "C"], "g": [0.0, 0.0, 0.0],
+        "edges": ["A->A", "A->B", "B->C"], "T": [[2.0, 0.0, 0.0], [1.5, 0.0, 0.0], [0.0, 1.2, 0.0]],
+    })
+    assert regions_on_loops(spec).tolist() == [True, False, False]
+    report = stationary_regions(spec)
+    assert report.g_chaos_onset[0] == pytest.approx((2 * 2.0**2 - 1) ** 0.25, rel=1e-12)
+    assert np.isnan(report.g_chaos_onset[1:]).all() and np.isnan(report.g_currents_vanish[1:]).all()
+    assert regions_on_loops(load_model("fig3-1")).all() and regions_on_loops(load_model("two-regions")).all()
