@@ -235,8 +235,9 @@ def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int
     notes = [payload["message"].split("; ", 1)[1]] if "; " in payload.get("message", "") else []
     if n_stable == 0:
         notes.append(
-            "no stable fixed point: the currents cannot settle, so they oscillate or wander; "
-            "`mrdmft simulate` or `mrdmft dmft` shows what they do"
+            f"no stable fixed point among those found from {_count(starts, 'start')}: either the currents cannot "
+            "settle (they oscillate or wander; `mrdmft simulate` or `mrdmft dmft` shows what they do) or the search "
+            "missed the stable ones (try more --starts)"
         )
     if n_marginal > 1:
         notes.append(
