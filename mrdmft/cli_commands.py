@@ -390,13 +390,21 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
     return "\n".join(lines)
 
 
+def check_step_below_duration(args: argparse.Namespace) -> None:
+    """Refuse ``--dt >= --t-max`` with a step that every solver accepts as the fix."""
+    if args.dt >= args.t_max:
+        raise ModelInputError(
+            "--dt", f"{args.dt} is not smaller than --t-max {args.t_max}",
+            f"use a smaller --dt, e.g. {min(0.05, args.t_max / 10):g}",
+        )
+
+
 # ---------------------------------------------------------------------- dmft
 def run_dmft(args: argparse.Namespace) -> int:
     """``mrdmft dmft``: two-time DMFT; arrays saved to ``--out`` only if the run succeeds."""
     spec = load_spec(args)
     out = check_out_file(args.out, ".npz") if args.out is not None else None
-    if args.dt >= args.t_max:
-        raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    check_step_below_duration(args)
     from mrdmft.solvers.dmft import solve_dmft
 
     with options_named():
@@ -447,8 +455,7 @@ def simulation_settle_time(args: argparse.Namespace) -> float:
     t_settle = args.t_max / 2 if args.t_settle is None else args.t_settle
     if t_settle >= args.t_max:
         raise ModelInputError("--t-settle", f"{t_settle} is not below --t-max {args.t_max}", "give T_SETTLE < T_MAX")
-    if args.dt >= args.t_max:
-        raise ModelInputError("--dt", f"{args.dt} is not smaller than --t-max {args.t_max}", "use a smaller --dt or a larger --t-max")
+    check_step_below_duration(args)
     with options_named():
         last = final_time(args.t_max, args.dt)
     if t_settle > last:
