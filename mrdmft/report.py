@@ -362,9 +362,9 @@ def region_table(spec: ModelSpec) -> Table:
     if loops.a is not None and loops.b is not None:
         note = (
             (note + ". " if note else "")
-            + "ψ⁻¹(1/max(a, b)): the A of a region whose gain is pinned by its strongest loop, the paper's formula "
-            "(THEORY §5, 0 when no loop exceeds 1); it holds in the paper's regime and is shown only for comparison "
-            "with the fixed points below, which the solver finds without assuming it"
+            + "ψ⁻¹(1/max(a, b)): the variance Δ0 that pins a region's gain at its strongest loop, the paper's "
+            "formula (THEORY §5, 0 when no loop exceeds 1; equal to A when g = 0); it holds in the paper's regime "
+            "and is shown only for comparison with the fixed points below, which the solver finds without assuming it"
         )
     return Table.build(headers, rows, caption="Regions", note=note)
 
@@ -435,7 +435,8 @@ def zero_state_summary(result: Any) -> str:
     kind = (
         "a complex pair crossed, which creates oscillating currents (limit cycles when g = 0)"
         if abs(lead.imag) > 1e-9 * max(1.0, abs(lead.real))
-        else "a real eigenvalue crossed, which creates static nonzero currents (fixed points when g = 0)"
+        else "a real eigenvalue crossed, which creates branches of static nonzero currents (fixed points when "
+        "g = 0), not necessarily stable ones"
     )
     return text + f"Since $\\mathrm{{Re}}\\,\\lambda_1 > 1$ the quiescent state $S = 0$ is unstable: {kind}."
 
@@ -693,7 +694,12 @@ def compare_simulation(
         source = "stationary solution per region (THEORY §4), checked to be a stationary state of the model"
     else:
         predicted_A, predicted_currents = None, None
-        source = "none (no stable fixed point near the simulated state)"
+        source = (
+            "none (the simulated currents did not settle near a stable fixed point of the theory"
+            + ("; the model has none" if fixed_points is not None and not any(_stable_enough(fp) for fp in fixed_points)
+               else "; a finite network can end elsewhere, e.g. on a limit cycle, see the traces")
+            + ")"
+        )
     return SimulationComparison(
         regions=regions,
         t_settle=t_settle,

@@ -82,6 +82,9 @@ _BISECTION_STEPS = 200
 #: degenerate root of a loop of strength exactly 1 are no longer fixed points
 #: (:func:`~mrdmft.solvers.fixed_points.settled_roots`), so no larger margin is needed.
 LOOP_A_TOLERANCE = 1e-10
+#: A self-consistent state whose adiabatic Jacobian has max Re lambda above -ADIABATIC_MARGIN is
+#: reported with a caveat (fig6-r3 with g = [0, 1.45, 0]: -0.016 adiabatically, a limit cycle in the DMFT).
+ADIABATIC_MARGIN = 0.05
 
 
 # ---------------------------------------------------------------------------- results
@@ -866,6 +869,11 @@ def self_consistent_report(spec: ModelSpec) -> StationaryReport | None:
         f"variances solved together, residual {state.residual:.1e}); {state.classification} in the adiabatic "
         f"approximation (max Re lambda = {state.max_real_eigenvalue:.3g})"
     )
+    if state.max_real_eigenvalue > -ADIABATIC_MARGIN:
+        detail += (
+            f"; the margin is below {ADIABATIC_MARGIN:g}, where the neglected dynamics of the chaotic variance can "
+            "destabilize the state (e.g. into oscillating currents): check with `mrdmft dmft`"
+        )
     check = ConsistencyCheck(True, state.residual, state.currents, CONSISTENCY_TOL, detail)
     solutions = state.solutions(np.asarray(spec.g, dtype=float))
     return StationaryReport(

@@ -318,7 +318,7 @@ def test_zero_state_summary_names_the_crossing() -> None:
         zero_state_stable: bool
 
     assert "limit cycles" in report.zero_state_summary(Zero(1.5 + 0.7j, False))
-    assert "creates static nonzero currents (fixed points when g = 0)" in report.zero_state_summary(Zero(2.0 + 0j, False))
+    assert "creates branches of static nonzero currents (fixed points when g = 0)" in report.zero_state_summary(Zero(2.0 + 0j, False))
     assert "linearly stable" in report.zero_state_summary(Zero(0.5 + 0j, True))
 
 
