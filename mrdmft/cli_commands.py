@@ -509,6 +509,10 @@ def _grid_end(payload: dict, t_max: float) -> str:
     return f" (last step at t = {format_number(last)})" if last < t_max * (1 - 1e-9) else ""
 
 
+FEW_NEURONS = 20
+"""``simulate`` warns when a region has fewer neurons than this."""
+
+
 def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) -> str:
     """Human output of ``simulate``: measured vs predicted A per region, overlaps, currents."""
     import numpy as np
@@ -531,6 +535,14 @@ def render_simulate(spec: "ModelSpec", payload: dict, args: argparse.Namespace) 
     ]
     if payload.get("stationary") is False:
         lines.append(stationarity_warning(payload))
+    few = {r: n for r, n in (payload.get("region_sizes") or {}).items() if n < FEW_NEURONS}
+    if few:
+        counts = ", ".join(f"region {r} has {_count(n, 'neuron')}" for r, n in few.items())
+        lines.append(
+            f"WARNING: {counts}: "
+            f"below {FEW_NEURONS} neurons a region cannot realize its overlaps or average its fluctuations, so the "
+            "comparison with the N -> infinity theory is not meaningful; use a larger --n"
+        )
     lines += [
         "",
         format_table(["region"] + list(columns), region_rows(spec.regions, columns)),

@@ -705,3 +705,13 @@ def test_stationary_explains_unpinned_regions(workdir: Path, capsys) -> None:
     assert status == 0 and "note: region(s) B have no loop stronger than 1" in text
     status, text, _ = run(["stationary", "single-loop"], capsys)
     assert "no loop stronger" not in text
+
+
+def test_simulate_warns_about_nearly_empty_regions(workdir: Path, capsys) -> None:
+    (workdir / "small.toml").write_text(
+        'name = "small"\nregions = ["A", "B"]\nsizes = [0.003, 1.0]\n[symmetric]\na = [2.0, 2.0]\nb = [0.5, 0.5]\n'
+    )
+    status, text, _ = run(["simulate", "small.toml", "--n", "500", "--t-max", "5", "--no-progress"], capsys)
+    assert status == 0 and "WARNING: region A has 2 neurons: below 20 neurons" in text
+    status, text, _ = run(["simulate", "two-regions", "--n", "100", "--t-max", "5", "--no-progress"], capsys)
+    assert "below 20 neurons" not in text
