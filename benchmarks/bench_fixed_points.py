@@ -139,11 +139,13 @@ def main() -> None:
     points = np.array([p.currents for p in result.fixed_points])
     t_eig, _ = best_of(5, lambda: jacobian_spectra(kernel, points, structure))
     t_eig_dense, _ = best_of(5, lambda: sorted_eigenvalues(kernel.jacobian(points)))
+    t_settled, _ = best_of(5, lambda: settled_roots(kernel, points, DEDUPE_TOL * scale))
     labels = [p.classification for p in result.fixed_points]
     worst = max(p.residual for p in result.fixed_points)
     print("\nsolver: find_fixed_points (dogleg + LM root finding, dedupe, Jacobian eigenvalues)")
     print(f"  time {t_solver * 1e3:8.1f} ms   (root finding solve_roots {t_roots * 1e3:.1f} ms, "
-          f"eigenvalues of the {len(points)} distinct points {t_eig * 1e3:.1f} ms [dense {t_eig_dense * 1e3:.1f} ms])")
+          f"eigenvalues of the {len(points)} distinct points {t_eig * 1e3:.1f} ms [dense {t_eig_dense * 1e3:.1f} ms], "
+          f"root check (damped Newton step by QR) {t_settled * 1e3:.1f} ms)")
     print(f"  structured dogleg stage {t_dogleg * 1e3:.1f} ms: {dogleg.iterations.sum()} start-iterations over "
           f"{dogleg.iterations.max()} batched iterations; {unfinished.sum()} starts handed to dense LM "
           f"({(unfinished & dogleg.converged).sum()} only for polishing to 1e-13)")
@@ -198,6 +200,7 @@ def main() -> None:
     parts = ", ".join(f"{key} {value / step:.1f}" for key, value in dense_costs.items())
     print(f"  one dense LM iteration on all {N_STARTS} starts ~ {sum(dense_costs.values()) / step:.0f} steps ({parts})")
     print(f"  root finding {t_roots / step:.0f} steps, eigenvalue classification {t_eig / step:.0f} steps, "
+          f"root check {t_settled / step:.0f} steps, "
           f"find_fixed_points {t_solver / step:.0f} steps; a 50x speed-up allows {N_STEPS // 50} steps")
     fewest = 4 * (overhead + N_STARTS * per_start)
     print(f"  even if every start converged in 4 dogleg iterations (the fewest seen) the root finding would cost "
