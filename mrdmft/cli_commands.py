@@ -227,11 +227,19 @@ def run_fixed_points(args: argparse.Namespace) -> int:
     return _report_failure("fixed-points", result, "try more --starts or another --seed")
 
 
+ZERO_MODE = 1e-10
+"""A Jacobian eigenvalue this small is a zero mode along a manifold of fixed points (round-off level)."""
+
+
 def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int, show: int) -> str:
     """Human output of ``fixed-points``: a summary table, then currents of the first ``show``."""
     points = payload["fixed_points"]
     n_stable = sum(bool(p["stable"]) for p in points)
-    n_marginal = sum(p.get("classification") == "marginal" for p in points)
+    # marginal points with true zero modes (a manifold), not eigenvalues merely within eig_tol (a loop at threshold)
+    n_marginal = sum(
+        p.get("classification") == "marginal" and min((abs(complex(*e)) for e in p.get("eigenvalues", [])), default=1.0) < ZERO_MODE
+        for p in points
+    )
     notes = [payload["message"].split("; ", 1)[1]] if "; " in payload.get("message", "") else []
     if n_stable == 0:
         notes.append(
@@ -267,7 +275,7 @@ def render_fixed_points(spec: "ModelSpec", payload: dict, starts: int, seed: int
         lines.append("  currents S (row: target region, column: source region):" if spec.is_dense else "  currents S:")
         lines.append(format_currents(p["currents"], spec.regions, spec.is_dense))
     if len(points) > show:
-        lines += ["", f"({len(points) - show} more fixed points: use --show {len(points)} or --json)"]
+        lines += ["", f"({_count(len(points) - show, 'more fixed point')}: use --show {len(points)} or --json)"]
     return "\n".join(lines)
 
 
@@ -367,15 +375,17 @@ def render_stationary(spec: "ModelSpec", payload: dict) -> str:
         if entry.get("success") is False:
             notes.append(f"  region {r}: {entry.get('message', 'no solution')}")
     lines += ["", format_table(header, rows)]
-    unpinned = [r for r in spec.regions if (regions.get(r, {}).get("loop_strength") or 0.0) <= 1.0 and r in regions]
+    per_region = payload.get("loop_source") != "self-consistent"  # loop strengths only mean something there
+    unpinned = [r for r in spec.regions
+                if per_region and r in regions and (regions[r].get("loop_strength") or 0.0) <= 1.0]
     if unpinned:
         lines += [
             "",
             f"note: region(s) {', '.join(unpinned)} have no loop stronger than 1, so they never carry currents: "
             "their g_chaos_onset = g_currents_vanish = 1 is the transition to chaos of an isolated random network",
         ]
-    driven = [r for r in spec.regions if r in regions and r not in unpinned
-              and regions[r].get("g_chaos_onset") is None and payload.get("loop_source") != "self-consistent"]
+    driven = [r for r in spec.regions
+              if per_region and r in regions and r not in unpinned and regions[r].get("g_chaos_onset") is None]
     if driven:
         lines += [
             "",
@@ -487,6 +497,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             dt=args.dt,
             seed=args.seed,
             dtype=np.float32 if args.float32 else np.float64,
+            exact_overlaps=args.exact_overlaps,
             progress=_progress(args),
         )
     settled = np.asarray(result.t) >= t_settle

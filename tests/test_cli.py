@@ -24,7 +24,7 @@ import mrdmft
 from mrdmft.cli import main
 from mrdmft.cli_output import chop, dump_json, format_table, to_plain
 from mrdmft.cli_parser import DEFAULT_MODEL_NAME, build_parser
-from mrdmft.theory.modelfile import DEFAULT_MODEL, preset_names
+from mrdmft.theory.modelfile import DEFAULT_MODEL, load_model, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_LINE = re.compile(r"^error: [^:]+: .+ \(.+\)$")
@@ -715,3 +715,24 @@ def test_simulate_warns_about_nearly_empty_regions(workdir: Path, capsys) -> Non
     assert status == 0 and "WARNING: region A has 2 neurons: below 20 neurons" in text
     status, text, _ = run(["simulate", "two-regions", "--n", "100", "--t-max", "5", "--no-progress"], capsys)
     assert "below 20 neurons" not in text
+
+
+def test_simulate_exact_overlaps_option(capsys) -> None:
+    argv = ["simulate", "two-regions", "--n", "200", "--t-max", "5", "--exact-overlaps", "--json"]
+    payload = json_of(argv, capsys)
+    assert payload["exact_overlaps"] is True
+    assert np.abs(np.asarray(payload["realized_overlaps"]["T"], dtype=float) - load_model("two-regions").T).max() < 1e-12
+
+
+def test_notes_do_not_misread_threshold_loops_or_self_consistent_states(workdir: Path, capsys) -> None:
+    """Marginal by tolerance (a loop 1e-8 above threshold) is not a manifold; loop strengths of a
+    self-consistent stationary state are not loops (a chaotic region with a self-loop of 2.5)."""
+    (workdir / "l.toml").write_text('name = "l"\nregions = ["X"]\ng = [0.0]\nT = [[[1.00000001]]]\n')
+    status, text, _ = run(["fixed-points", "l.toml", "--starts", "40"], capsys)
+    assert status == 0 and "sample continuous manifolds" not in text
+    (workdir / "ffv.toml").write_text(
+        'name = "ffv"\nregions = ["A", "B", "C"]\ng = [3.0, 0.5, 0.8]\nedges = ["A->A", "A->B", "B->C"]\n'
+        "T = [[2.5, 0.0, 0.0], [1.5, 0.0, 0.0], [0.0, 2.0, 0.0]]\n"
+    )
+    status, text, _ = run(["stationary", "ffv.toml"], capsys)
+    assert "self-consistent" in text and "no loop stronger than 1" not in text
