@@ -426,6 +426,14 @@ def stationary_table(result: Any) -> Table:
     return Table.build(headers, rows, caption="Stationary solution per region", note=note)
 
 
+def neuron_counts(regions: Sequence[str], region_sizes: Sequence[int]) -> str:
+    """``"N = 4000 per region"``, or ``"N_α = A 600, B 180"`` for unequal region sizes."""
+    counts = [int(n) for n in region_sizes]
+    if len(set(counts)) == 1:
+        return f"N = {counts[0]} per region"
+    return "N_α = " + ", ".join(f"{name} {n}" for name, n in zip(regions, counts))
+
+
 def zero_state_summary(result: Any) -> str:
     """Markdown sentence on the leading eigenvalue of ``Psi L`` and what it implies (THEORY §7)."""
     lead = complex(result.leading_eigenvalue)

@@ -488,3 +488,8 @@ def test_oscillating_currents_show_both_variances() -> None:
     assert comparison.measured_A[0] == pytest.approx(0.81 / 101**2, rel=1e-9)  # one unpaired sample of 101
     row = comparison.table().rows[0]
     assert float(row[3]) == pytest.approx(0.9, rel=1e-3) and float(row[1]) == pytest.approx(0.9 / 101, rel=1e-3)
+
+
+def test_neuron_counts_label() -> None:
+    assert report.neuron_counts(("A", "B"), [4000, 4000]) == "N = 4000 per region"
+    assert report.neuron_counts(("A", "B"), np.array([600, 180])) == "N_α = A 600, B 180"
