@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .cli_commands import check_out_file, load_spec, options_named, simulation_settle_time
+from .cli_commands import SOLVER_ARGUMENTS, check_out_file, load_spec, options_named, simulation_settle_time
 from .cli_output import dump_json
 
 FEW_SEEDS = 5
@@ -40,7 +40,7 @@ def run_validate(args: argparse.Namespace) -> int:
         return 1
 
     progress = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.json)
-    with options_named({"t_max": "--t-max", "t_settle": "--t-settle", "dt": "--dt", "sizes": "--sizes", "seeds": "--seeds", "n": "--sizes", "exact_overlaps": "--exact-overlaps"}):
+    with options_named({**SOLVER_ARGUMENTS, "sizes": "--sizes", "seeds": "--seeds", "n": "--sizes"}):
         table = validate_A(
             spec,
             args.sizes,

@@ -680,12 +680,10 @@ def compare_simulation(
     regions = tuple(spec.regions)
     t_end = float(np.asarray(runs[0].t)[-1])
     t_settle = 0.5 * t_end if t_settle is None else float(t_settle)
-    averages = [np.asarray(run.currents)[np.asarray(run.t) >= t_settle].mean(axis=0) for run in runs]
+    settled = [np.asarray(run.currents)[np.asarray(run.t) >= t_settle] for run in runs]
+    averages = [currents.mean(axis=0) for currents in settled]
     measured = structured_variance(spec, np.array(averages))
-    mean_of_A = np.mean(
-        [structured_variance(spec, np.asarray(run.currents)[np.asarray(run.t) >= t_settle]).mean(axis=0) for run in runs],
-        axis=0,
-    )
+    mean_of_A = np.mean([structured_variance(spec, currents).mean(axis=0) for currents in settled], axis=0)
     root = np.sqrt(np.clip(measured, 0.0, None))
     sem = root.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.full(len(regions), np.nan)
     matched = [match_fixed_point(spec, fixed_points, s) for s in averages] if fixed_points is not None else []

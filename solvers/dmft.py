@@ -467,15 +467,16 @@ def _check_memory(spec: ModelSpec, t_max: float, dt: float, window: int | None, 
     n_t = _n_steps(t_max, dt) + 1
     suggestion = int(math.ceil(SUGGESTED_WINDOW_TIME / dt))
     # a window only helps when it is shorter than the run (and long enough for the memory continuation)
-    fits = suggestion < n_t - 1 and required_memory_bytes(spec.n_regions, t_max, dt, suggestion) <= limit
+    run_too_short = suggestion >= n_t - 1
+    fits = not run_too_short and required_memory_bytes(spec.n_regions, t_max, dt, suggestion) <= limit
     if fits and (window is None or suggestion < window):
         fix = f"pass window={suggestion} (lags up to {suggestion * dt:g}) to store O(n_t W R) instead"
-    elif suggestion >= n_t - 1:
+    elif run_too_short:
         fix = "use a larger dt, e.g. 0.05, which is usually enough"
     else:
         fix = "use a shorter t_max, a larger dt or a smaller window"
     raise ModelInputError(
-        "dt" if suggestion >= n_t - 1 else "t_max",
+        "dt" if run_too_short else "t_max",
         f"t_max = {t_max:.3g} with dt = {dt:.3g} ({_g3(n_t)} steps) needs {_human(needed)} for Delta(t, t'), "
         f"more than the limit {_human(limit)}",
         fix,

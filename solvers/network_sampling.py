@@ -47,7 +47,7 @@ import numpy as np
 import scipy.linalg
 
 from mrdmft.theory.errors import ModelInputError
-from mrdmft.theory.spec import ModelSpec
+from mrdmft.theory.spec import ModelSpec, require_spec
 
 RIDGE = 1e-3
 """Relative ridge added to the minimal ``<n n>`` (see module docstring)."""
@@ -491,8 +491,7 @@ def sample_network(
         checked before allocating), an infeasible ``T`` / ``nn_covariance``, or too few
         neurons for ``exact_overlaps``.
     """
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
+    spec = require_spec(spec)
     sizes = region_sizes(spec, n)
     seed = check_positive_int(seed, "seed", minimum=0)
     dtype = check_dtype(dtype)

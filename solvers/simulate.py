@@ -534,8 +534,7 @@ def run_network(
     ``sample.seed``. Uses ``floor(t_max / dt)`` steps (at least 1, at most :data:`MAX_STEPS`) and
     records every ``record_every`` steps plus the last one.
     """
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
+    spec = require_spec(spec)
     sample = _check_sample(spec, sample)
     t_max = _positive_time(t_max, "t_max")
     dt = _positive_time(dt, "dt", upper=MAX_DT)
@@ -674,8 +673,6 @@ def simulate_network(
         for the recordings, ``n`` for the network), checked before anything is allocated.
     """
     spec = require_spec(spec)
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     # check the cheap arguments and the memory need before sampling a possibly large network
     t_max = _positive_time(t_max, "t_max")
     dt = _positive_time(dt, "dt", upper=MAX_DT)

@@ -289,8 +289,6 @@ def find_stationary_states(spec: ModelSpec, n_starts: int = DEFAULT_STARTS, seed
         Bad ``spec`` or ``n_starts``.
     """
     spec = require_spec(spec)
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     n_starts = _check_starts(n_starts)
     kernel = BoundSystem.from_spec(spec)
     law = RegionVarianceLaw.for_disorder(np.asarray(spec.g, dtype=float), spec.nonlinearity)

@@ -467,8 +467,7 @@ def predicted_A(spec: ModelSpec) -> np.ndarray:
     ModelInputError
         ``spec`` is not a ModelSpec.
     """
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
+    spec = require_spec(spec)
     g = np.asarray(spec.g, dtype=float)
     if np.all(g == 0):
         from .fixed_points import find_fixed_points
@@ -663,8 +662,6 @@ def validate_A(
         Bad sizes, seeds, times, or simulation arguments; no prediction for the model.
     """
     spec = require_spec(spec)
-    if not isinstance(spec, ModelSpec):
-        raise ModelInputError("spec", f"expected a ModelSpec, got {type(spec).__name__}", "load one with load_model()")
     sizes_list = _check_sizes(sizes)
     if isinstance(seeds, bool) or not isinstance(seeds, Integral) or not 2 <= seeds <= MAX_SEEDS:
         raise ModelInputError(
