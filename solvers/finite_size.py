@@ -169,16 +169,21 @@ def weighted_line_fit(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[
         w = 1.0 / s**2
     else:
         w = np.ones_like(y)
-    X = np.stack([np.ones_like(x), x], axis=1)
-    normal = X.T @ (w[:, None] * X)
-    covariance = np.linalg.inv(normal)
-    a, c = covariance @ (X.T @ (w * y))
-    residual = y - (a + c * x)
+    # Centred form (same solution as the normal equations, which square the conditioning when
+    # the sizes are close): c = sum w dx dy / sum w dx^2, a = ybar - c xbar, var(a) = 1/W + xbar^2/Sxx.
+    W = float(np.sum(w))
+    x_bar, y_bar = float(np.sum(w * x)) / W, float(np.sum(w * y)) / W
+    dx = x - x_bar
+    Sxx = float(np.sum(w * dx * dx))
+    c = float(np.sum(w * dx * (y - y_bar))) / Sxx
+    a = y_bar - c * x_bar
+    residual = (y - y_bar) - c * dx
     chi2 = float(np.sum(w * residual**2))
+    var_a = 1.0 / W + x_bar * x_bar / Sxx
     if positive.size:
-        stderr = math.sqrt(covariance[0, 0])
+        stderr = math.sqrt(var_a)
     else:  # no scatter: only a departure from the line is uncertain
-        stderr = math.sqrt(covariance[0, 0] * chi2 / max(len(y) - 2, 1))
+        stderr = math.sqrt(var_a * chi2 / max(len(y) - 2, 1))
     return float(a), float(c), stderr, chi2
 
 
